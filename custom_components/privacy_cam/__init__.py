@@ -1,0 +1,51 @@
+"""Privacy Cam: local cameras, local motion, local clips; nothing leaves without consent."""
+
+from __future__ import annotations
+
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+
+from .const import DOMAIN
+from .data import PrivacyCamConfigEntry, PrivacyCamData
+from .engine import ErrorKind, SourceError, create_source
+from .runtime import CameraRuntime
+from .source_config import async_build_source_config
+
+PLATFORMS: list[Platform] = [Platform.CAMERA]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -> bool:
+    """Start the camera's worker thread and its entities."""
+    try:
+        config = await async_build_source_config(hass, entry.data, entry.options)
+        source = create_source(config)
+    except SourceError as err:
+        if err.kind == ErrorKind.INVALID_URL:
+            raise ConfigEntryError(
+                translation_domain=DOMAIN, translation_key="invalid_url"
+            ) from err
+        # The wrapped camera entity is not there yet (start-up order): retry later.
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="camera_not_ready",
+            translation_placeholders={"error": err.message},
+        ) from err
+    runtime = CameraRuntime(hass, entry, source)
+    entry.runtime_data = PrivacyCamData(runtime=runtime)
+    await runtime.async_start()
+
+    async def _async_stop(_event: Event) -> None:
+        await runtime.async_stop()
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -> bool:
+    """Stop the entities and the worker thread."""
+    unload_ok = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unload_ok:
+        await entry.runtime_data.runtime.async_unload()
+    return unload_ok

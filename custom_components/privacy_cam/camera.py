@@ -1,0 +1,85 @@
+"""Camera entity: stills from the engine, live view via HA stream or MJPEG."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from homeassistant.components.camera import Camera, CameraEntityFeature, async_get_still_stream
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .data import PrivacyCamConfigEntry
+from .engine.urls import with_credentials
+from .entity import PrivacyCamEntity
+
+PARALLEL_UPDATES = 0
+MAX_LIVE_FPS = 10.0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PrivacyCamConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    async_add_entities([PrivacyCamCamera(entry)])
+
+
+class PrivacyCamCamera(PrivacyCamEntity, Camera):
+    """The camera itself; named after its device."""
+
+    _attr_name = None
+    _attr_translation_key = "camera"
+
+    def __init__(self, entry: PrivacyCamConfigEntry) -> None:
+        PrivacyCamEntity.__init__(self, entry, "camera")
+        Camera.__init__(self)
+        config = self.runtime.source.config
+        # Only RTSP (ours, or a wrapped camera's) goes through HA's stream
+        # component; MJPEG and stills are served from frames we already have.
+        self._stream_url = config.url if config.url.startswith(("rtsp://", "rtsps://")) else None
+        features = CameraEntityFeature.ON_OFF
+        if self._stream_url:
+            features |= CameraEntityFeature.STREAM
+        self._attr_supported_features = features
+
+    @property
+    def available(self) -> bool:
+        # A camera the user turned off is off, not broken.
+        return self.runtime.available or not self.runtime.is_on
+
+    @property
+    def is_on(self) -> bool:
+        return self.runtime.is_on
+
+    @property
+    def is_streaming(self) -> bool:
+        return self.runtime.available
+
+    @property
+    def frame_interval(self) -> float:
+        fps = self.runtime.source.stats.fps or 1.0
+        return 1.0 / min(max(fps, 0.1), MAX_LIVE_FPS)
+
+    async def stream_source(self) -> str | None:
+        if self._stream_url is None or not self.runtime.is_on:
+            return None
+        config = self.runtime.source.config
+        return with_credentials(self._stream_url, config.username, config.password)
+
+    async def async_camera_image(
+        self, width: int | None = None, height: int | None = None
+    ) -> bytes | None:
+        if not self.runtime.is_on:
+            return None
+        return await self.hass.async_add_executor_job(self.runtime.source.still_jpeg, width)
+
+    async def handle_async_mjpeg_stream(self, request: web.Request) -> web.StreamResponse:
+        """Serve frames we already pull: no second connection to the camera."""
+        return await async_get_still_stream(
+            request, self.async_camera_image, "image/jpeg", self.frame_interval
+        )
+
+    async def async_turn_off(self) -> None:
+        await self.runtime.async_stop()
+
+    async def async_turn_on(self) -> None:
+        await self.runtime.async_start()

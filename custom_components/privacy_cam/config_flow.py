@@ -1,0 +1,311 @@
+"""Config flow: add a camera (five kinds), reauth, reconfigure and options."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import voluptuous as vol
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
+from homeassistant.core import callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from .const import (
+    CONF_ENTITY_ID,
+    CONF_KIND,
+    CONF_RTSP_TRANSPORT,
+    CONF_SNAPSHOT_INTERVAL,
+    DEFAULT_RTSP_TRANSPORT,
+    DEFAULT_SNAPSHOT_INTERVAL,
+    DEMO_UNIQUE_ID,
+    DOMAIN,
+    KIND_CAMERA_ENTITY,
+    KIND_DEMO,
+    KIND_RTSP,
+    KIND_SNAPSHOT,
+    KINDS,
+    RTSP_TRANSPORTS,
+    URL_KINDS,
+)
+from .engine import ErrorKind, SourceError, probe
+from .engine.factory import URL_SCHEMES
+from .engine.urls import normalise_url, split_credentials, validate_url
+from .source_config import async_build_source_config
+
+_LOGGER = logging.getLogger(__name__)
+
+URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+USERNAME_SELECTOR = TextSelector(TextSelectorConfig(autocomplete="username"))
+
+
+def _url_schema(kind: str) -> vol.Schema:
+    fields: dict[vol.Marker, Any] = {
+        vol.Required(CONF_URL): URL_SELECTOR,
+        vol.Optional(CONF_USERNAME): USERNAME_SELECTOR,
+        vol.Optional(CONF_PASSWORD): PASSWORD_SELECTOR,
+    }
+    if kind != KIND_RTSP:
+        fields[vol.Optional(CONF_VERIFY_SSL, default=True)] = BooleanSelector()
+    return vol.Schema(fields)
+
+
+AUTH_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_USERNAME): USERNAME_SELECTOR,
+        vol.Optional(CONF_PASSWORD): PASSWORD_SELECTOR,
+    }
+)
+
+
+def _url_data(kind: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Entry data from a URL form: credentials out of the URL into their own fields."""
+    bare, url_user, url_password = split_credentials(user_input[CONF_URL])
+    username = user_input.get(CONF_USERNAME) or url_user
+    password = user_input.get(CONF_PASSWORD) or url_password
+    data: dict[str, Any] = {
+        CONF_KIND: kind,
+        CONF_URL: validate_url(bare, URL_SCHEMES[kind]),
+        CONF_USERNAME: username or "",
+        CONF_PASSWORD: password or "",
+    }
+    if kind != KIND_RTSP:
+        data[CONF_VERIFY_SSL] = user_input.get(CONF_VERIFY_SSL, True)
+    return data
+
+
+class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a camera; each camera is its own entry."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    async def _async_try(self, data: Mapping[str, Any]) -> str | None:
+        """Test before configure: open the camera and read one frame (10 s max)."""
+        try:
+            config = await async_build_source_config(self.hass, data, {})
+            await self.hass.async_add_executor_job(probe, config)
+        except SourceError as err:
+            return err.kind.value
+        except Exception:
+            _LOGGER.exception("Unexpected error while testing the camera")
+            return "unknown"
+        return None
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        return self.async_show_menu(step_id="user", menu_options=list(KINDS))
+
+    async def async_step_rtsp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        return await self._async_step_url(KIND_RTSP, user_input)
+
+    async def async_step_mjpeg(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        return await self._async_step_url("mjpeg", user_input)
+
+    async def async_step_snapshot(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return await self._async_step_url(KIND_SNAPSHOT, user_input)
+
+    async def _async_step_url(
+        self, kind: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        schema = _url_schema(kind)
+        if user_input is not None:
+            try:
+                data = _url_data(kind, user_input)
+            except SourceError:
+                errors[CONF_URL] = ErrorKind.INVALID_URL.value
+            else:
+                await self.async_set_unique_id(normalise_url(data[CONF_URL]))
+                self._abort_if_unique_id_configured()
+                if (error := await self._async_try(data)) is None:
+                    title = urlsplit(data[CONF_URL]).hostname or data[CONF_URL]
+                    return self.async_create_entry(title=title, data=data)
+                errors["base"] = error
+            schema = self.add_suggested_values_to_schema(
+                schema, {k: v for k, v in user_input.items() if k != CONF_PASSWORD}
+            )
+        return self.async_show_form(step_id=kind, data_schema=schema, errors=errors)
+
+    def _camera_schema(self) -> vol.Schema:
+        ours = [
+            entry.entity_id
+            for entry in er.async_get(self.hass).entities.values()
+            if entry.platform == DOMAIN
+        ]
+        return vol.Schema(
+            {
+                vol.Required(CONF_ENTITY_ID): EntitySelector(
+                    EntitySelectorConfig(domain="camera", exclude_entities=ours)
+                )
+            }
+        )
+
+    async def async_step_camera_entity(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            entity_id = user_input[CONF_ENTITY_ID]
+            entry = er.async_get(self.hass).async_get(entity_id)
+            if entry is not None and entry.platform == DOMAIN:
+                errors["base"] = "own_camera"
+            else:
+                await self.async_set_unique_id(entity_id)
+                self._abort_if_unique_id_configured()
+                data = {CONF_KIND: KIND_CAMERA_ENTITY, CONF_ENTITY_ID: entity_id}
+                if (error := await self._async_try(data)) is None:
+                    state = self.hass.states.get(entity_id)
+                    title = state.name if state else entity_id
+                    return self.async_create_entry(title=title, data=data)
+                errors["base"] = error
+        return self.async_show_form(
+            step_id=KIND_CAMERA_ENTITY, data_schema=self._camera_schema(), errors=errors
+        )
+
+    async def async_step_demo(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        await self.async_set_unique_id(DEMO_UNIQUE_ID)
+        self._abort_if_unique_id_configured()
+        if user_input is None:
+            return self.async_show_form(step_id=KIND_DEMO, data_schema=vol.Schema({}))
+        return self.async_create_entry(title="Demo camera", data={CONF_KIND: KIND_DEMO})
+
+    # Reauth ----------------------------------------------------------------------
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {
+                **entry.data,
+                CONF_USERNAME: user_input.get(CONF_USERNAME, ""),
+                CONF_PASSWORD: user_input.get(CONF_PASSWORD, ""),
+            }
+            if (error := await self._async_try(data)) is None:
+                return self.async_update_reload_and_abort(entry, data=data)
+            errors["base"] = error
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                AUTH_SCHEMA, {CONF_USERNAME: entry.data.get(CONF_USERNAME, "")}
+            ),
+            errors=errors,
+            description_placeholders={"name": entry.title},
+        )
+
+    # Reconfigure --------------------------------------------------------------------
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        entry = self._get_reconfigure_entry()
+        kind = entry.data[CONF_KIND]
+        if kind not in URL_KINDS:
+            return self.async_abort(reason="reconfigure_not_supported")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                data = _url_data(kind, user_input)
+            except SourceError:
+                errors[CONF_URL] = ErrorKind.INVALID_URL.value
+            else:
+                if not user_input.get(CONF_PASSWORD) and not split_credentials(
+                    user_input[CONF_URL]
+                )[2]:
+                    # An empty password field keeps the stored one.
+                    data[CONF_PASSWORD] = entry.data.get(CONF_PASSWORD, "")
+                unique_id = normalise_url(data[CONF_URL])
+                if unique_id != entry.unique_id:
+                    await self.async_set_unique_id(unique_id)
+                    self._abort_if_unique_id_configured()
+                if (error := await self._async_try(data)) is None:
+                    return self.async_update_reload_and_abort(
+                        entry, unique_id=unique_id, data=data
+                    )
+                errors["base"] = error
+        suggested = {k: v for k, v in entry.data.items() if k != CONF_PASSWORD}
+        if user_input is not None:
+            suggested |= {k: v for k, v in user_input.items() if k != CONF_PASSWORD}
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(_url_schema(kind), suggested),
+            errors=errors,
+        )
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> PrivacyCamOptionsFlow:
+        return PrivacyCamOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        return bool(_options_fields(config_entry.data[CONF_KIND]))
+
+
+def _options_fields(kind: str) -> dict[vol.Marker, Any]:
+    fields: dict[vol.Marker, Any] = {}
+    if kind == KIND_RTSP:
+        fields[vol.Required(CONF_RTSP_TRANSPORT, default=DEFAULT_RTSP_TRANSPORT)] = (
+            SelectSelector(
+                SelectSelectorConfig(
+                    options=list(RTSP_TRANSPORTS),
+                    mode=SelectSelectorMode.DROPDOWN,
+                    translation_key=CONF_RTSP_TRANSPORT,
+                )
+            )
+        )
+    if kind in (KIND_SNAPSHOT, KIND_CAMERA_ENTITY):
+        fields[vol.Required(CONF_SNAPSHOT_INTERVAL, default=DEFAULT_SNAPSHOT_INTERVAL)] = (
+            NumberSelector(
+                NumberSelectorConfig(
+                    min=0.2,
+                    max=60,
+                    step=0.1,
+                    unit_of_measurement="s",
+                    mode=NumberSelectorMode.BOX,
+                )
+            )
+        )
+    return fields
+
+
+class PrivacyCamOptionsFlow(OptionsFlowWithReload):
+    """Per-camera options; saving reloads the camera."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        schema = vol.Schema(_options_fields(self.config_entry.data[CONF_KIND]))
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
+        )

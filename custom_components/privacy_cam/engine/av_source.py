@@ -1,0 +1,117 @@
+"""Sources that FFmpeg opens itself: RTSP/RTSPS cameras, wrapped HA stream URLs, files."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import av
+import av.error
+
+from .errors import ErrorKind, SourceError
+from .frames import EncodedPacket, StreamInfo
+from .source import Source
+from .urls import scrub, with_credentials
+
+OPEN_TIMEOUT = 8.0
+# A live camera sends packets many times a second; a longer silence is a stall.
+# Kept under the 2 s stop budget because FFmpeg can only be interrupted by it.
+READ_TIMEOUT = 1.5
+# Packets in a row that decode to nothing before we call the stream garbage
+# (a decoder may legitimately buffer a few frames before its first output).
+MAX_UNDECODABLE = 150
+
+
+def classify_av_error(err: BaseException, secrets: tuple[str | None, ...]) -> SourceError:
+    """Turn an FFmpeg/OS error into a SourceError without leaking credentials."""
+    message = scrub(getattr(err, "strerror", None) or str(err), *secrets)
+    if isinstance(err, (av.error.HTTPUnauthorizedError, av.error.HTTPForbiddenError)):
+        return SourceError(ErrorKind.INVALID_AUTH, "the camera refused the credentials")
+    if isinstance(err, av.error.HTTPNotFoundError):
+        return SourceError(ErrorKind.NO_VIDEO, "the camera has no stream at that path")
+    if isinstance(err, (av.error.InvalidDataError, av.error.DecoderNotFoundError)):
+        return SourceError(ErrorKind.NO_VIDEO, f"not a video stream ({message})")
+    if isinstance(err, av.error.ExitError):
+        return SourceError(ErrorKind.CANNOT_CONNECT, "timed out waiting for the camera")
+    return SourceError(ErrorKind.CANNOT_CONNECT, message)
+
+
+class AvSource(Source):
+    """Demuxes with FFmpeg; keeps H.264 packets for remuxing and decodes for analysis."""
+
+    def _open_options(self) -> dict[str, str]:
+        options = {"analyzeduration": "1000000", "probesize": "1000000"}
+        if self.config.url.startswith(("rtsp://", "rtsps://")):
+            options |= {"rtsp_transport": self.config.rtsp_transport, "rtsp_flags": "prefer_tcp"}
+            if self.config.rtsp_transport != "tcp":
+                del options["rtsp_flags"]
+        return options
+
+    def _run_session(self) -> None:
+        config = self.config
+        url = with_credentials(config.url, config.username, config.password)
+        try:
+            container: Any = av.open(
+                url, options=self._open_options(), timeout=(OPEN_TIMEOUT, READ_TIMEOUT)
+            )
+        except (av.FFmpegError, OSError) as err:
+            raise classify_av_error(err, config.secrets) from None
+        try:
+            self._stream(container)
+        except (av.FFmpegError, OSError) as err:
+            if not self._stopping:
+                raise classify_av_error(err, config.secrets) from None
+        finally:
+            container.close()
+
+    def _stream(self, container: Any) -> None:
+        if not container.streams.video:
+            raise SourceError(ErrorKind.NO_VIDEO, "the stream has no video track")
+        stream = container.streams.video[0]
+        codec = stream.codec_context
+        rate = stream.average_rate or stream.guessed_rate
+        keep_packets = codec.name == "h264"
+        info_set = False
+        undecodable = 0
+        for packet in container.demux(stream):
+            if self._stopping:
+                return
+            if packet.size == 0:
+                continue
+            now = time.monotonic()
+            if keep_packets and self._has_packet_callbacks():
+                self._emit_packet(
+                    EncodedPacket(
+                        bytes(packet),
+                        packet.pts,
+                        packet.dts,
+                        packet.time_base,
+                        packet.is_keyframe,
+                        time.time(),
+                    )
+                )
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                # Live streams lose a packet now and then; only a run of them is fatal.
+                frames = []
+            undecodable = 0 if frames else undecodable + 1
+            if undecodable > MAX_UNDECODABLE:
+                raise SourceError(ErrorKind.NO_VIDEO, "no decodable video in the stream")
+            for frame in frames:
+                if not info_set:
+                    self._set_info(
+                        StreamInfo(
+                            codec=codec.name,
+                            width=frame.width,
+                            height=frame.height,
+                            fps=float(rate) if rate else None,
+                            time_base=stream.time_base,
+                            extradata=codec.extradata,
+                        )
+                    )
+                    info_set = True
+                self._emit_frame(frame, now)
+
+    def _has_packet_callbacks(self) -> bool:
+        return bool(self._packet_callbacks)

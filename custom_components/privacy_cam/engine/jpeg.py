@@ -1,0 +1,94 @@
+"""JPEG in and out through PyAV, so the always-on path needs no Pillow or OpenCV."""
+
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+
+import av
+
+from .errors import ErrorKind, SourceError
+
+JPEG_SOI = b"\xff\xd8"
+
+
+def encode_jpeg(frame: av.VideoFrame, width: int | None = None, quality: int = 5) -> bytes:
+    """Encode a frame as JPEG, scaled down to `width` when smaller than the frame.
+
+    `quality` is FFmpeg's qscale (2 best .. 31 worst).
+    """
+    out_w, out_h = frame.width, frame.height
+    if width and width < frame.width:
+        out_w = max(2, width - width % 2)
+        out_h = max(2, round(frame.height * out_w / frame.width / 2) * 2)
+    image = frame.reformat(width=out_w, height=out_h, format="yuvj420p")
+    codec = av.CodecContext.create("mjpeg", "w")
+    codec.width, codec.height = out_w, out_h
+    codec.pix_fmt = "yuvj420p"
+    codec.time_base = Fraction(1, 25)
+    codec.qscale = quality  # type: ignore[attr-defined]
+    codec.options = {"qmin": str(quality), "qmax": str(quality)}
+    packets = [*codec.encode(image), *codec.encode(None)]
+    return b"".join(bytes(packet) for packet in packets)
+
+
+class ImageDecoder:
+    """Decodes still images; JPEG fast path with optional reduced-resolution IDCT."""
+
+    def __init__(self, lowres: int = 0) -> None:
+        self.lowres = lowres
+        self._codec: av.VideoCodecContext | None = None
+
+    def decode(self, data: bytes) -> av.VideoFrame:
+        if not data:
+            raise SourceError(ErrorKind.NO_VIDEO, "empty image")
+        if data.startswith(JPEG_SOI):
+            return self._decode_jpeg(data)
+        return _decode_any(data)
+
+    def _decode_jpeg(self, data: bytes) -> av.VideoFrame:
+        if self._codec is None:
+            codec = av.CodecContext.create("mjpeg", "r")
+            if self.lowres:
+                codec.options = {"lowres": str(self.lowres)}
+            self._codec = codec  # type: ignore[assignment]
+        assert self._codec is not None
+        try:
+            frames = self._codec.decode(av.Packet(data))
+        except av.FFmpegError as err:
+            self._codec = None
+            raise SourceError(ErrorKind.NO_VIDEO, "not a decodable JPEG image") from err
+        if not frames:
+            raise SourceError(ErrorKind.NO_VIDEO, "not a decodable JPEG image")
+        return frames[0]
+
+
+def _decode_any(data: bytes) -> av.VideoFrame:
+    """Probe and decode another image format (PNG from some HA cameras)."""
+    try:
+        with av.open(io.BytesIO(data), "r") as container:
+            for frame in container.decode(video=0):
+                return frame
+    except (av.FFmpegError, IndexError, ValueError) as err:
+        raise SourceError(ErrorKind.NO_VIDEO, "not a decodable image") from err
+    raise SourceError(ErrorKind.NO_VIDEO, "not a decodable image")
+
+
+def jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """Read (width, height) from a JPEG's SOF header without decoding it."""
+    i = 2
+    n = len(data)
+    while i + 9 < n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height = int.from_bytes(data[i + 5 : i + 7], "big")
+            width = int.from_bytes(data[i + 7 : i + 9], "big")
+            return width, height
+        i += 2 + length
+    return None

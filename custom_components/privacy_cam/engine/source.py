@@ -1,0 +1,321 @@
+"""The worker-thread life of a camera source: connect, stream, back off, stop.
+
+A concrete source implements one connected session (`_run_session`); this
+base class turns it into a thread that reconnects with exponential backoff,
+publishes gray analysis frames through a bounded queue, keeps the latest
+still, tracks stats and tells listeners about state changes and packets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+import av
+
+from .errors import ErrorKind, SourceError
+from .frames import (
+    DEFAULT_ANALYSIS_HEIGHT,
+    AnalysisFrame,
+    EncodedPacket,
+    GrayImage,
+    StreamInfo,
+    to_analysis_gray,
+)
+from .jpeg import encode_jpeg
+from .queues import DropOldestQueue
+from .urls import scrub
+
+_LOGGER = logging.getLogger(__name__)
+
+BACKOFF_MIN = 1.0
+BACKOFF_MAX = 60.0
+STOP_TIMEOUT = 2.0
+RATE_WINDOW = 2.0
+
+
+class SourceState(StrEnum):
+    STOPPED = "stopped"
+    CONNECTING = "connecting"
+    STREAMING = "streaming"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """Everything needed to open one camera. Credentials live apart from the URL."""
+
+    kind: str
+    url: str = ""
+    username: str | None = None
+    password: str | None = None
+    verify_ssl: bool = True
+    rtsp_transport: str = "tcp"
+    snapshot_interval: float = 1.0
+    analysis_height: int = DEFAULT_ANALYSIS_HEIGHT
+    analysis_fps: float = 5.0
+    fetch: Callable[[], bytes] | None = field(default=None, compare=False)
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        # A very short username ("a") would mangle every message it is scrubbed from.
+        user = self.username if self.username and len(self.username) >= 3 else None
+        return (self.password, user)
+
+
+@dataclass(slots=True)
+class SourceStats:
+    codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    frames: int = 0
+    analysis_frames: int = 0
+    dropped_frames: int = 0
+    reconnects: int = 0
+    last_error: str | None = None
+    last_error_kind: ErrorKind | None = None
+    connected_since: float | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "codec": self.codec,
+            "width": self.width,
+            "height": self.height,
+            "fps": None if self.fps is None else round(self.fps, 2),
+            "frames": self.frames,
+            "analysis_frames": self.analysis_frames,
+            "dropped_frames": self.dropped_frames,
+            "reconnects": self.reconnects,
+            "last_error": self.last_error,
+            "last_error_kind": self.last_error_kind,
+            "connected_since": self.connected_since,
+        }
+
+
+class SourceListener(Protocol):
+    """Callbacks run on the source thread: keep them short and thread-safe."""
+
+    def on_state(self, state: SourceState, error: SourceError | None) -> None: ...
+
+
+PacketCallback = Callable[[EncodedPacket], None]
+
+
+class Source:
+    """Base class; subclasses implement `_run_session` (and `_interrupt`)."""
+
+    def __init__(self, config: SourceConfig) -> None:
+        self.config = config
+        self.frames: DropOldestQueue[AnalysisFrame] = DropOldestQueue(2)
+        self.stats = SourceStats()
+        self.info: StreamInfo | None = None
+        self._state = SourceState.STOPPED
+        self._listeners: list[SourceListener] = []
+        self._packet_callbacks: list[PacketCallback] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._new_frame = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._first_result = threading.Event()
+        self._first_error: SourceError | None = None
+        self._latest_frame: av.VideoFrame | None = None
+        self._latest_jpeg: bytes | None = None
+        self._frame_seq = 0
+        self._next_analysis = 0.0
+        self._rate_window: tuple[float, int] | None = None
+        self._streamed = False
+
+    # Public API --------------------------------------------------------------
+
+    @property
+    def state(self) -> SourceState:
+        return self._state
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def add_listener(self, listener: SourceListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def add_packet_callback(self, callback: PacketCallback) -> Callable[[], None]:
+        self._packet_callbacks.append(callback)
+        return lambda: self._packet_callbacks.remove(callback)
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        self._first_result.clear()
+        self._first_error = None
+        self._thread = threading.Thread(
+            target=self._run, name=f"privacy_cam_{self.config.kind}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """Stop the worker; True when it ended within timeout."""
+        self._stop.set()
+        self._interrupt()
+        with self._new_frame:
+            self._new_frame.notify_all()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                _LOGGER.warning("%s source did not stop within %ss", self.config.kind, timeout)
+                return False
+            self._thread = None
+        with self._lock:
+            self._latest_frame = None
+            self._latest_jpeg = None
+        self.frames.clear()
+        self._set_state(SourceState.STOPPED, None)
+        return True
+
+    def wait_ready(self, timeout: float) -> StreamInfo:
+        """Block until the first frame or the first failure (for test-before-configure)."""
+        if not self._first_result.wait(timeout):
+            raise SourceError(ErrorKind.CANNOT_CONNECT, f"no frame within {timeout:g} s")
+        if self._first_error is not None:
+            raise self._first_error
+        assert self.info is not None
+        return self.info
+
+    def wait_for_frame(self, after_seq: int, timeout: float) -> int:
+        """Wait until a frame newer than `after_seq` arrives; return the newest seq."""
+        with self._new_frame:
+            self._new_frame.wait_for(
+                lambda: self._frame_seq > after_seq or self._stop.is_set(), timeout
+            )
+            return self._frame_seq
+
+    def still_jpeg(self, width: int | None = None) -> bytes | None:
+        """The latest full frame as JPEG, optionally scaled to `width`."""
+        with self._lock:
+            raw = self._latest_jpeg
+            frame = self._latest_frame
+        if raw is not None and (width is None or (self.info and width >= self.info.width)):
+            return raw
+        if frame is None:
+            return None
+        return encode_jpeg(frame, width)
+
+    # For subclasses -------------------------------------------------------------
+
+    def _run_session(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _interrupt(self) -> None:
+        """Unblock a session stuck in I/O; called from the stopping thread."""
+
+    @property
+    def _stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def _set_info(self, info: StreamInfo) -> None:
+        self.info = info
+        self.stats.codec = info.codec
+        self.stats.width = info.width
+        self.stats.height = info.height
+        if info.fps:
+            self.stats.fps = info.fps
+
+    def _emit_frame(self, frame: av.VideoFrame, now: float, jpeg: bytes | None = None) -> None:
+        """Hand on a decoded frame: keep it as the still, sample it for analysis."""
+        self._note_frame(now)
+        with self._new_frame:
+            self._latest_frame = frame
+            self._latest_jpeg = jpeg
+            self._frame_seq += 1
+            self._new_frame.notify_all()
+        if now >= self._next_analysis:
+            self._publish_gray(to_analysis_gray(frame, self.config.analysis_height), now)
+
+    def _emit_gray(self, gray: GrayImage, now: float) -> None:
+        """For sources that already hold luma at analysis size (the demo)."""
+        if now >= self._next_analysis:
+            self._publish_gray(gray, now)
+
+    def _emit_packet(self, packet: EncodedPacket) -> None:
+        for callback in self._packet_callbacks:
+            callback(packet)
+
+    # Internals -------------------------------------------------------------------
+
+    def _publish_gray(self, gray: GrayImage, now: float) -> None:
+        interval = 1.0 / self.config.analysis_fps
+        # Keep a steady cadence but never build a backlog after a stall.
+        self._next_analysis = max(self._next_analysis + interval, now + interval * 0.5)
+        self.stats.analysis_frames += 1
+        self.frames.put(AnalysisFrame(self.stats.analysis_frames, now, time.time(), gray))
+        self.stats.dropped_frames = self.frames.dropped
+
+    def _note_frame(self, now: float) -> None:
+        self.stats.frames += 1
+        # Frame rate over windows of >= 2 s: arrival gaps alone are useless
+        # because streams start with a burst of buffered frames.
+        if self._rate_window is None:
+            self._rate_window = (now, self.stats.frames)
+        else:
+            start, count = self._rate_window
+            if now - start >= RATE_WINDOW:
+                self.stats.fps = (self.stats.frames - count) / (now - start)
+                self._rate_window = (now, self.stats.frames)
+        if not self._streamed:
+            self._streamed = True
+            self.stats.connected_since = time.time()
+            self._first_result.set()
+            self._set_state(SourceState.STREAMING, None)
+
+    def _set_state(self, state: SourceState, error: SourceError | None) -> None:
+        if state == self._state and error is None:
+            return
+        self._state = state
+        for listener in list(self._listeners):
+            try:
+                listener.on_state(state, error)
+            except Exception:  # a broken listener must not kill the camera
+                _LOGGER.exception("Source listener failed")
+
+    def _run(self) -> None:
+        backoff = BACKOFF_MIN
+        while not self._stop.is_set():
+            self._streamed = False
+            self._rate_window = None
+            self._set_state(SourceState.CONNECTING, None)
+            try:
+                self._run_session()
+                if self._stop.is_set():
+                    break
+                raise SourceError(ErrorKind.CANNOT_CONNECT, "stream ended")
+            except SourceError as err:
+                error = err
+            except Exception as err:  # noqa: BLE001 - keep the worker alive, classify
+                error = SourceError(ErrorKind.CANNOT_CONNECT, scrub(str(err), *self.config.secrets))
+            if self._stop.is_set():
+                break
+            if self._streamed:
+                backoff = BACKOFF_MIN
+            self.stats.reconnects += 1
+            self.stats.last_error = error.message
+            self.stats.last_error_kind = error.kind
+            self.stats.connected_since = None
+            if not self._first_result.is_set():
+                self._first_error = error
+                self._first_result.set()
+            self._set_state(SourceState.FAILED, error)
+            if error.kind in (ErrorKind.INVALID_AUTH, ErrorKind.INVALID_URL):
+                # Retrying bad credentials can lock the camera account: wait for
+                # the user (reauth / reconfigure restarts the source).
+                self._stop.wait()
+                break
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)

@@ -1,0 +1,124 @@
+"""Camera URL handling: keep credentials apart from URLs and out of every text."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+from .errors import ErrorKind, SourceError
+
+DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
+# Query parameters that carry secrets in the wild (Hikvision, Dahua, Foscam, tokens).
+SECRET_QUERY_KEYS = frozenset(
+    {
+        "access_token",
+        "api_key",
+        "apikey",
+        "auth",
+        "authbasic",
+        "key",
+        "pass",
+        "passwd",
+        "password",
+        "pwd",
+        "sig",
+        "signature",
+        "token",
+        "user",
+        "username",
+        "usr",
+    }
+)
+REDACTED = "**REDACTED**"
+_USERINFO_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """Return the URL without userinfo, plus the username and password it carried."""
+    parts = urlsplit(url.strip())
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc)), username, password
+
+
+def validate_url(url: str, schemes: frozenset[str]) -> str:
+    """Check scheme and host; return the URL stripped of whitespace."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError as err:
+        raise SourceError(ErrorKind.INVALID_URL, "malformed URL") from err
+    if parts.scheme.lower() not in schemes:
+        raise SourceError(
+            ErrorKind.INVALID_URL,
+            f"scheme must be one of {', '.join(sorted(schemes))}",
+        )
+    if not parts.hostname or (port is not None and not 0 < port < 65536):
+        raise SourceError(ErrorKind.INVALID_URL, "URL has no valid host")
+    return url
+
+
+def with_credentials(url: str, username: str | None, password: str | None) -> str:
+    """Inject credentials into a URL at connect time (never store the result)."""
+    if not username:
+        return url
+    parts = urlsplit(url)
+    userinfo = quote(username, safe="")
+    if password:
+        userinfo += ":" + quote(password, safe="")
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
+
+
+def redact_url(url: str) -> str:
+    """Return the URL with userinfo and secret-looking query values redacted."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return _USERINFO_RE.sub(rf"\g<scheme>{REDACTED}@", url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
+    query = urlencode(
+        [
+            (key, REDACTED if key.lower() in SECRET_QUERY_KEYS else value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="*",
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def scrub(text: str, *secrets: str | None) -> str:
+    """Remove credentials from free text such as library error messages."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(quote(secret, safe=""), REDACTED)
+            text = text.replace(secret, REDACTED)
+    # After the secrets: "user:**REDACTED**@" then loses its username too.
+    return _USERINFO_RE.sub(rf"\g<scheme>{REDACTED}@", text)
+
+
+def normalise_url(url: str) -> str:
+    """Identity of a camera stream: no credentials, no default port, sorted query."""
+    bare, _, _ = split_credentials(url)
+    parts = urlsplit(bare)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port in (None, DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    query = urlencode(
+        sorted(
+            (key, value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+            if key.lower() not in SECRET_QUERY_KEYS
+        )
+    )
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))

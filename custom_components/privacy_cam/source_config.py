@@ -1,0 +1,71 @@
+"""Build the engine's SourceConfig from a config entry (HA glue)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from homeassistant.components.camera import async_get_image, async_get_stream_source
+from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+
+from .const import (
+    CONF_ENTITY_ID,
+    CONF_KIND,
+    CONF_RTSP_TRANSPORT,
+    CONF_SNAPSHOT_INTERVAL,
+    DEFAULT_RTSP_TRANSPORT,
+    DEFAULT_SNAPSHOT_INTERVAL,
+    KIND_CAMERA_ENTITY,
+)
+from .engine import ErrorKind, SourceConfig, SourceError
+
+FETCH_TIMEOUT = 10.0
+
+
+def entity_image_fetcher(hass: HomeAssistant, entity_id: str) -> Callable[[], bytes]:
+    """A blocking fetch (for the source thread) of another camera entity's image."""
+
+    def fetch() -> bytes:
+        future = asyncio.run_coroutine_threadsafe(
+            async_get_image(hass, entity_id, timeout=int(FETCH_TIMEOUT)), hass.loop
+        )
+        try:
+            return future.result(FETCH_TIMEOUT + 1).content
+        except (HomeAssistantError, TimeoutError) as err:
+            future.cancel()
+            raise SourceError(
+                ErrorKind.CANNOT_CONNECT, f"{entity_id} gave no image ({type(err).__name__})"
+            ) from None
+
+    return fetch
+
+
+async def async_build_source_config(
+    hass: HomeAssistant, data: Mapping[str, Any], options: Mapping[str, Any]
+) -> SourceConfig:
+    """Translate entry data and options into an engine SourceConfig."""
+    kind = data[CONF_KIND]
+    common: dict[str, Any] = {
+        "kind": kind,
+        "rtsp_transport": options.get(CONF_RTSP_TRANSPORT, DEFAULT_RTSP_TRANSPORT),
+        "snapshot_interval": options.get(CONF_SNAPSHOT_INTERVAL, DEFAULT_SNAPSHOT_INTERVAL),
+    }
+    if kind == KIND_CAMERA_ENTITY:
+        entity_id = data[CONF_ENTITY_ID]
+        try:
+            stream_url = await async_get_stream_source(hass, entity_id)
+        except HomeAssistantError:
+            raise SourceError(ErrorKind.CANNOT_CONNECT, f"{entity_id} is not available") from None
+        return SourceConfig(
+            **common, url=stream_url or "", fetch=entity_image_fetcher(hass, entity_id)
+        )
+    return SourceConfig(
+        **common,
+        url=data.get(CONF_URL, ""),
+        username=data.get(CONF_USERNAME) or None,
+        password=data.get(CONF_PASSWORD) or None,
+        verify_ssl=data.get(CONF_VERIFY_SSL, True),
+    )

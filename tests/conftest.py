@@ -1,0 +1,85 @@
+"""Shared fixtures: real camera peers on 127.0.0.1 and Home Assistant helpers."""
+
+# Import our package first: the harness ships its own `custom_components`
+# package, which would otherwise shadow ours.
+from custom_components.privacy_cam.const import DOMAIN  # isort: skip
+
+import subprocess
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_socket
+
+from .peers.http_camera import HttpCamera
+from .peers.videos import make_h264
+
+RTSP_PYTHON = "/usr/bin/python3"
+PEERS = Path(__file__).parent / "peers"
+RTSP_USER, RTSP_PASSWORD = "admin", "rtsp-Secret9"
+
+__all__ = ["DOMAIN"]
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/privacy_cam."""
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback_sockets(socket_enabled: None) -> None:
+    """Our tests talk to real peers; the harness still only lets them reach 127.0.0.1."""
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("videos")
+    return {"small": make_h264(folder / "small.mp4", seconds=40.0)}
+
+
+class RtspServer:
+    def __init__(self, port: int, process: subprocess.Popen[str]) -> None:
+        self.port = port
+        self.process = process
+
+    def url(self, mount: str = "/cam") -> str:
+        return f"rtsp://127.0.0.1:{self.port}{mount}"
+
+
+def _start_rtsp(videos: dict[str, Path], *extra: str) -> Iterator[RtspServer]:
+    if not Path(RTSP_PYTHON).exists():
+        pytest.fail("Debian's python3 is missing: run scripts/setup as root")
+    from .peers.http_camera import _free_port  # noqa: PLC0415
+
+    pytest_socket.enable_socket()
+    port = _free_port()
+    process = subprocess.Popen(
+        [RTSP_PYTHON, str(PEERS / "rtsp_server.py"), str(port), f"/cam={videos['small']}", *extra],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != "READY":
+        pytest.fail("the RTSP test server did not start (run scripts/setup as root)")
+    yield RtspServer(port, process)
+    process.terminate()
+    process.wait(5)
+
+
+@pytest.fixture(scope="session")
+def rtsp_server(videos: dict[str, Path]) -> Iterator[RtspServer]:
+    yield from _start_rtsp(videos)
+
+
+@pytest.fixture(scope="session")
+def rtsp_auth_server(videos: dict[str, Path]) -> Iterator[RtspServer]:
+    yield from _start_rtsp(videos, "--auth", f"{RTSP_USER}:{RTSP_PASSWORD}")
+
+
+@pytest.fixture(scope="session")
+def http_camera() -> Generator[HttpCamera]:
+    pytest_socket.enable_socket()  # session fixtures start before socket_enabled
+    camera = HttpCamera()
+    camera.start()
+    yield camera
+    camera.stop()

@@ -1,0 +1,72 @@
+"""URL handling: credentials kept apart and never shown."""
+
+import pytest
+
+from custom_components.privacy_cam.engine.errors import ErrorKind, SourceError
+from custom_components.privacy_cam.engine.urls import (
+    REDACTED,
+    normalise_url,
+    redact_url,
+    scrub,
+    split_credentials,
+    validate_url,
+    with_credentials,
+)
+
+RTSP = frozenset({"rtsp", "rtsps"})
+
+
+def test_split_credentials() -> None:
+    assert split_credentials(" rtsp://us%40er:p%3Ass@Cam.local:8554/live?x=1 ") == (
+        "rtsp://cam.local:8554/live?x=1",
+        "us@er",
+        "p:ss",
+    )
+    assert split_credentials("rtsp://cam/live") == ("rtsp://cam/live", None, None)
+    assert split_credentials("rtsp://u@[fe80::1]:554/s") == ("rtsp://[fe80::1]:554/s", "u", None)
+
+
+def test_with_credentials_quotes_and_round_trips() -> None:
+    url = with_credentials("rtsp://cam:554/s", "us@er", "p:/ss")
+    assert url == "rtsp://us%40er:p%3A%2Fss@cam:554/s"
+    assert split_credentials(url) == ("rtsp://cam:554/s", "us@er", "p:/ss")
+    assert with_credentials("rtsp://cam/s", None, "x") == "rtsp://cam/s"
+    assert with_credentials("rtsp://cam/s", "user", None) == "rtsp://user@cam/s"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://cam/x", "rtsp://", "rtsp://cam:99999/x", "not a url", "http://cam/x", "rtsp://cam:abc/"],
+)
+def test_validate_url_rejects(url: str) -> None:
+    with pytest.raises(SourceError) as err:
+        validate_url(url, RTSP)
+    assert err.value.kind is ErrorKind.INVALID_URL
+    assert str(err.value).startswith("invalid_url: ")
+
+
+def test_validate_url_accepts() -> None:
+    assert validate_url(" RTSPS://cam:322/x ", RTSP) == "RTSPS://cam:322/x"
+
+
+def test_redact_url() -> None:
+    redacted = redact_url("http://bob:hunter2@cam/cgi?user=bob&pwd=hunter2&channel=1&token=abc")
+    assert "hunter2" not in redacted and "bob" not in redacted and "abc" not in redacted
+    assert "channel=1" in redacted and redacted.startswith(f"http://{REDACTED}@cam/")
+    assert redact_url("rtsp://cam/x") == "rtsp://cam/x"
+    # Unparseable URLs still lose their userinfo.
+    assert redact_url("rtsp://u:p@cam:bad/x") == f"rtsp://{REDACTED}@cam:bad/x"
+
+
+def test_scrub() -> None:
+    text = "Server returned 401 for 'rtsp://admin:pa ss@1.2.3.4/x' pa%20ss pa ss"
+    cleaned = scrub(text, "pa ss", None)
+    assert "pa ss" not in cleaned and "pa%20ss" not in cleaned and "admin" not in cleaned
+
+
+def test_normalise_url() -> None:
+    assert normalise_url("RTSP://u:p@Cam.LOCAL:554/Live?b=2&a=1&password=x") == (
+        "rtsp://cam.local/Live?a=1&b=2"
+    )
+    assert normalise_url("http://cam:8080") == "http://cam:8080/"
+    assert normalise_url("http://[FE80::1]:80/x") == "http://[fe80::1]/x"

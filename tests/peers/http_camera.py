@@ -1,0 +1,206 @@
+"""A real HTTP camera for tests: aiohttp serving MJPEG and snapshots on 127.0.0.1.
+
+Runs its own event loop in a thread so engine code (blocking urllib in worker
+threads) and Home Assistant tests can both talk to it. It can demand basic or
+digest auth, send garbage, die mid-stream, and be stopped and restarted on
+the same port to test reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from .videos import jpeg_frames
+
+USER, PASSWORD = "viewer", "s3cret-pw"
+REALM = "privacy-cam-test"
+NONCE = "dcd98b7102dd2f0e8b11d0f600bfb0c093"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - digest auth is MD5
+
+
+class HttpCamera:
+    """Start with `start()`, stop with `stop()`; `url(path)` gives addresses."""
+
+    def __init__(self, fps: float = 10.0) -> None:
+        self.fps = fps
+        self.frames = jpeg_frames()
+        self.port = _free_port()
+        self.requests: list[str] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> None:
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            assert self._loop is not None
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self._start_app())
+            ready.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, name="test-http-camera", daemon=True)
+        self._thread.start()
+        ready.wait(5)
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self._stop_app(), self._loop)
+        future.result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop = self._thread = None
+
+    async def _start_app(self) -> None:
+        app = web.Application()
+        routes: dict[str, Handler] = {
+            "/mjpeg": self._mjpeg,
+            "/mjpeg_nolength": self._mjpeg_nolength,
+            "/mjpeg_basic": self._basic(self._mjpeg),
+            "/mjpeg_digest": self._digest(self._mjpeg),
+            "/mjpeg_dies": self._mjpeg_dies,
+            "/mjpeg_garbage": self._mjpeg_garbage,
+            "/snapshot": self._snapshot,
+            "/snapshot_basic": self._basic(self._snapshot),
+            "/snapshot_garbage": self._snapshot_garbage,
+            "/html": self._html,
+            "/error": self._error,
+        }
+        for path, handler in routes.items():
+            app.router.add_get(path, handler)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+        await site.start()
+
+    async def _stop_app(self) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+    # Auth wrappers --------------------------------------------------------------
+
+    def _basic(self, handler: Handler) -> Handler:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            import base64  # noqa: PLC0415
+
+            expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+            if request.headers.get("Authorization") != expected:
+                return web.Response(
+                    status=401, headers={"WWW-Authenticate": f'Basic realm="{REALM}"'}
+                )
+            return await handler(request)
+
+        return wrapped
+
+    def _digest(self, handler: Handler) -> Handler:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            header = request.headers.get("Authorization", "")
+            if header.startswith("Digest ") and self._digest_ok(request, header[7:]):
+                return await handler(request)
+            return web.Response(
+                status=401,
+                headers={
+                    "WWW-Authenticate": f'Digest realm="{REALM}", qop="auth", nonce="{NONCE}"'
+                },
+            )
+
+        return wrapped
+
+    @staticmethod
+    def _digest_ok(request: web.Request, value: str) -> bool:
+        fields = {}
+        for item in value.split(","):
+            key, _, val = item.strip().partition("=")
+            fields[key] = val.strip('"')
+        ha1 = _md5(f"{USER}:{REALM}:{PASSWORD}")
+        ha2 = _md5(f"{request.method}:{fields.get('uri', '')}")
+        expected = _md5(
+            f"{ha1}:{NONCE}:{fields.get('nc', '')}:{fields.get('cnonce', '')}:auth:{ha2}"
+        )
+        return fields.get("username") == USER and fields.get("response") == expected
+
+    # Handlers --------------------------------------------------------------------
+
+    async def _stream(
+        self, request: web.Request, *, length: bool = True, limit: int | None = None
+    ) -> web.StreamResponse:
+        self.requests.append(request.path)
+        response = web.StreamResponse(
+            headers={"Content-Type": "multipart/x-mixed-replace; boundary=--myboundary"}
+        )
+        await response.prepare(request)
+        index = 0
+        while limit is None or index < limit:
+            image = self.frames[index % len(self.frames)]
+            head = "--myboundary\r\nContent-Type: image/jpeg\r\n"
+            if length:
+                head += f"Content-Length: {len(image)}\r\n"
+            try:
+                await response.write(head.encode() + b"\r\n" + image + b"\r\n")
+            except ConnectionError:  # the client went away
+                return response
+            index += 1
+            await asyncio.sleep(1 / self.fps)
+        assert request.transport is not None
+        request.transport.close()  # die without a proper end
+        return response
+
+    async def _mjpeg(self, request: web.Request) -> web.StreamResponse:
+        return await self._stream(request)
+
+    async def _mjpeg_nolength(self, request: web.Request) -> web.StreamResponse:
+        return await self._stream(request, length=False)
+
+    async def _mjpeg_dies(self, request: web.Request) -> web.StreamResponse:
+        return await self._stream(request, limit=3)
+
+    async def _mjpeg_garbage(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "multipart/x-mixed-replace; boundary=frame"}
+        )
+        await response.prepare(request)
+        junk = os.urandom(2000)
+        await response.write(
+            b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: 2000\r\n\r\n" + junk
+        )
+        await asyncio.sleep(0.5)
+        return response
+
+    async def _snapshot(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(request.path)
+        index = len(self.requests) % len(self.frames)
+        return web.Response(body=self.frames[index], content_type="image/jpeg")
+
+    async def _snapshot_garbage(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(body=b"\xff\xd8" + os.urandom(500), content_type="image/jpeg")
+
+    async def _html(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(text="<html>login</html>", content_type="text/html")
+
+    async def _error(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(status=500, text="boom")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,66 @@
+"""Generated H.264 test videos with known content."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def make_h264(
+    path: Path,
+    *,
+    width: int = 320,
+    height: int = 240,
+    fps: int = 10,
+    seconds: float = 20.0,
+    gop: int | None = None,
+    seed: int = 1,
+) -> Path:
+    """A textured scene with a bright square sliding across, as H.264 MP4."""
+    rng = np.random.default_rng(seed)
+    background = rng.integers(40, 200, (height, width), dtype=np.uint8)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps, 1))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.gop_size = gop or fps
+        stream.options = {"preset": "ultrafast", "bframes": "0"}
+        size = max(8, height // 5)
+        for index in range(int(seconds * fps)):
+            luma = background.copy()
+            x = (index * 4) % max(1, width - size)
+            luma[height // 3 : height // 3 + size, x : x + size] = 250
+            frame = av.VideoFrame(width, height, "yuv420p")
+            frame.planes[0].update(_pad(luma, frame.planes[0].line_size))
+            for plane in frame.planes[1:]:
+                plane.update(bytes([128]) * plane.buffer_size)
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def _pad(luma: np.ndarray, line_size: int) -> bytes:
+    height, width = luma.shape
+    if line_size == width:
+        return luma.tobytes()
+    padded = np.zeros((height, line_size), np.uint8)
+    padded[:, :width] = luma
+    return padded.tobytes()
+
+
+def jpeg_frames(count: int = 10, width: int = 320, height: int = 240) -> list[bytes]:
+    """Distinct JPEG images (a moving square) for MJPEG and snapshot servers."""
+    from custom_components.privacy_cam.engine.jpeg import encode_jpeg  # noqa: PLC0415
+
+    images = []
+    for index in range(count):
+        rgb = np.full((height, width, 3), 90, np.uint8)
+        x = index * (width // count)
+        rgb[height // 3 : height // 3 + 40, x : x + 40] = (250, 250, 250)
+        images.append(encode_jpeg(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+    return images
