@@ -11,6 +11,17 @@ from pathlib import Path
 import pytest
 import pytest_socket
 
+from homeassistant.components.camera import Camera
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    MockModule,
+    MockPlatform,
+    mock_integration,
+    mock_platform,
+)
+
 from .peers.http_camera import HttpCamera
 from .peers.videos import make_h264
 
@@ -83,3 +94,43 @@ def http_camera() -> Generator[HttpCamera]:
     camera.start()
     yield camera
     camera.stop()
+
+
+class ForeignCamera(Camera):
+    """A camera entity of another integration, for the camera_entity source."""
+
+    _attr_name = "Porch"
+    _attr_unique_id = "porch"
+
+    def __init__(self, image: bytes | None, stream: str | None = None) -> None:
+        super().__init__()
+        self.image = image
+        self.stream_url = stream
+        self.stream_error: Exception | None = None
+
+    async def async_camera_image(
+        self, width: int | None = None, height: int | None = None
+    ) -> bytes | None:
+        return self.image
+
+    async def stream_source(self) -> str | None:
+        if self.stream_error:
+            raise self.stream_error
+        return self.stream_url
+
+
+@pytest.fixture
+async def foreign_camera(hass: HomeAssistant, http_camera: HttpCamera) -> ForeignCamera:
+    """camera.porch, provided by a test integration, serving real JPEGs."""
+    camera = ForeignCamera(http_camera.frames[0])
+
+    async def setup_platform(
+        hass: HomeAssistant, config: dict, add_entities: AddEntitiesCallback, discovery_info=None
+    ) -> None:
+        add_entities([camera])
+
+    mock_integration(hass, MockModule("test"))
+    mock_platform(hass, "test.camera", MockPlatform(async_setup_platform=setup_platform))
+    assert await async_setup_component(hass, "camera", {"camera": {"platform": "test"}})
+    await hass.async_block_till_done()
+    return camera

@@ -169,19 +169,16 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
+            # The selector already refuses our own cameras (no camera-in-camera).
             entity_id = user_input[CONF_ENTITY_ID]
-            entry = er.async_get(self.hass).async_get(entity_id)
-            if entry is not None and entry.platform == DOMAIN:
-                errors["base"] = "own_camera"
-            else:
-                await self.async_set_unique_id(entity_id)
-                self._abort_if_unique_id_configured()
-                data = {CONF_KIND: KIND_CAMERA_ENTITY, CONF_ENTITY_ID: entity_id}
-                if (error := await self._async_try(data)) is None:
-                    state = self.hass.states.get(entity_id)
-                    title = state.name if state else entity_id
-                    return self.async_create_entry(title=title, data=data)
-                errors["base"] = error
+            await self.async_set_unique_id(entity_id)
+            self._abort_if_unique_id_configured()
+            data = {CONF_KIND: KIND_CAMERA_ENTITY, CONF_ENTITY_ID: entity_id}
+            if (error := await self._async_try(data)) is None:
+                state = self.hass.states.get(entity_id)
+                title = state.name if state else entity_id
+                return self.async_create_entry(title=title, data=data)
+            errors["base"] = error
         return self.async_show_form(
             step_id=KIND_CAMERA_ENTITY, data_schema=self._camera_schema(), errors=errors
         )

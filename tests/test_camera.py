@@ -1,0 +1,271 @@
+"""Setup, camera entity, availability, repairs, reauth and diagnostics."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from homeassistant.components.camera import (
+    CameraEntityFeature,
+    async_get_image,
+    async_get_stream_source,
+)
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    CONF_PASSWORD,
+    CONF_URL,
+    CONF_USERNAME,
+    EVENT_HOMEASSISTANT_STOP,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.privacy_cam.const import CONF_ENTITY_ID, CONF_KIND, DOMAIN
+from custom_components.privacy_cam.engine.jpeg import jpeg_size
+
+from .conftest import RTSP_PASSWORD, RTSP_USER, ForeignCamera, RtspServer
+from .peers.http_camera import PASSWORD, USER, HttpCamera
+
+
+async def _setup(hass: HomeAssistant, data: dict, unique_id: str = "cam") -> MockConfigEntry:
+    entry = MockConfigEntry(domain=DOMAIN, title="Garden", unique_id=unique_id, data=data)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def _wait_available(hass: HomeAssistant, entity_id: str, available: bool = True) -> None:
+    for _ in range(100):
+        state = hass.states.get(entity_id)
+        if state is not None and (state.state != STATE_UNAVAILABLE) == available:
+            return
+        await hass.async_add_executor_job(lambda: __import__("time").sleep(0.05))
+        await hass.async_block_till_done()
+    raise AssertionError(f"{entity_id} never became available={available}")
+
+
+async def _wait_error(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    for _ in range(100):
+        if entry.runtime_data.runtime.last_error is not None:
+            return
+        await hass.async_add_executor_job(lambda: __import__("time").sleep(0.05))
+        await hass.async_block_till_done()
+    raise AssertionError("the source never failed")
+
+
+async def test_demo_camera_device_stills_and_stream(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    entry = await _setup(hass, {CONF_KIND: "demo"}, "demo")
+    assert entry.state is ConfigEntryState.LOADED
+    await _wait_available(hass, "camera.garden")
+    state = hass.states.get("camera.garden")
+    assert state is not None and state.state == "streaming"
+    entity = er.async_get(hass).async_get("camera.garden")
+    assert entity is not None and entity.unique_id == f"{entry.entry_id}_camera"
+    device = dr.async_get(hass).async_get(entity.device_id)
+    assert device is not None and device.model == "Demo camera"
+    assert device.name == "Garden" and device.manufacturer == "Privacy Cam"
+
+    image = await async_get_image(hass, "camera.garden")
+    assert jpeg_size(image.content) == (640, 360)
+    image = await async_get_image(hass, "camera.garden", width=320)
+    assert jpeg_size(image.content) == (320, 180)
+
+    client = await hass_client()
+    response = await client.get("/api/camera_proxy_stream/camera.garden")
+    assert response.status == 200
+    assert response.content_type == "multipart/x-mixed-replace"
+    chunk = await response.content.read(4096)
+    assert b"--frameboundary" in chunk and b"\xff\xd8" in chunk
+    response.close()
+
+    # Turning the camera off stops pulling frames; on restarts.
+    await hass.services.async_call("camera", "turn_off", {ATTR_ENTITY_ID: "camera.garden"}, True)
+    assert not entry.runtime_data.runtime.source.running
+    state = hass.states.get("camera.garden")
+    assert state is not None and state.state == "idle"
+    with pytest.raises(HomeAssistantError, match="Camera is off"):
+        await async_get_image(hass, "camera.garden")
+    await hass.services.async_call("camera", "turn_on", {ATTR_ENTITY_ID: "camera.garden"}, True)
+    assert entry.runtime_data.runtime.source.running
+    await _wait_available(hass, "camera.garden")
+
+    runtime = entry.runtime_data.runtime
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert not runtime.source.running
+
+
+async def test_rtsp_camera_streams_through_ha(
+    hass: HomeAssistant, rtsp_auth_server: RtspServer
+) -> None:
+    entry = await _setup(
+        hass,
+        {
+            CONF_KIND: "rtsp",
+            CONF_URL: rtsp_auth_server.url(),
+            CONF_USERNAME: RTSP_USER,
+            CONF_PASSWORD: RTSP_PASSWORD,
+        },
+    )
+    await _wait_available(hass, "camera.garden")
+    state = hass.states.get("camera.garden")
+    assert state is not None
+    assert state.attributes["supported_features"] & CameraEntityFeature.STREAM
+    # The stream URL (with credentials) goes only to HA's stream component...
+    source = await async_get_stream_source(hass, "camera.garden")
+    assert source == rtsp_auth_server.url().replace(
+        "rtsp://", f"rtsp://{RTSP_USER}:{RTSP_PASSWORD}@"
+    )
+    # ...never into states.
+    assert RTSP_PASSWORD not in json.dumps(state.as_dict(), default=str)
+    image = await async_get_image(hass, "camera.garden", width=160)
+    assert jpeg_size(image.content) == (160, 120)
+    await hass.services.async_call("camera", "turn_off", {ATTR_ENTITY_ID: "camera.garden"}, True)
+    with pytest.raises(HomeAssistantError, match="Camera is off"):
+        await async_get_stream_source(hass, "camera.garden")
+    # The entity itself hands out no stream while off.
+    camera_entity = hass.data["camera"].get_entity("camera.garden")
+    assert await camera_entity.stream_source() is None
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_mjpeg_outage_logs_once_raises_repair_and_recovers(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    camera = HttpCamera()
+    camera.start()
+    try:
+        entry = await _setup(hass, {CONF_KIND: "mjpeg", CONF_URL: camera.url("/mjpeg")})
+        await _wait_available(hass, "camera.garden")
+        camera.stop()
+        await _wait_error(hass, entry)
+        await _wait_available(hass, "camera.garden", available=False)
+        issue_id = f"camera_unreachable_{entry.entry_id}"
+        assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=5, seconds=1))
+        await hass.async_block_till_done()
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+        assert issue is not None and issue.translation_key == "camera_unreachable"
+        assert issue.translation_placeholders is not None
+        assert issue.translation_placeholders["name"] == "Garden"
+
+        camera.start()
+        await _wait_available(hass, "camera.garden")
+        assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+        unavailable_logs = [r for r in caplog.records if "is unavailable" in r.getMessage()]
+        assert len(unavailable_logs) == 1 and unavailable_logs[0].levelno == logging.WARNING
+        assert "Camera Garden is back online" in caplog.text
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        camera.stop()
+
+
+async def test_short_outage_gets_no_repair(hass: HomeAssistant) -> None:
+    camera = HttpCamera()
+    camera.start()
+    try:
+        entry = await _setup(hass, {CONF_KIND: "mjpeg", CONF_URL: camera.url("/mjpeg")})
+        await _wait_available(hass, "camera.garden")
+        camera.stop()
+        await _wait_error(hass, entry)
+        camera.start()
+        await _wait_available(hass, "camera.garden")
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=6))
+        await hass.async_block_till_done()
+        assert not ir.async_get(hass).issues
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        camera.stop()
+
+
+async def test_wrong_password_starts_reauth_without_leaking(
+    hass: HomeAssistant, http_camera: HttpCamera, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = await _setup(
+        hass,
+        {
+            CONF_KIND: "mjpeg",
+            CONF_URL: http_camera.url("/mjpeg_basic"),
+            CONF_USERNAME: USER,
+            CONF_PASSWORD: "Wrong-Password-123",
+        },
+    )
+    await _wait_error(hass, entry)
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    assert "Wrong-Password-123" not in caplog.text
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_diagnostics_redact_every_credential(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, http_camera: HttpCamera
+) -> None:
+    url = http_camera.url("/mjpeg_basic") + "?channel=2&token=Query-Secret-77"
+    entry = await _setup(
+        hass,
+        {CONF_KIND: "mjpeg", CONF_URL: url, CONF_USERNAME: USER, CONF_PASSWORD: "Bad-Pass-42"},
+    )
+    await _wait_error(hass, entry)
+    assert await async_setup_component(hass, "diagnostics", {})
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    text = json.dumps(diagnostics)
+    for secret in ("Bad-Pass-42", "Query-Secret-77", USER):
+        assert secret not in text
+    assert "channel=2" in diagnostics["entry"]["data"]["url"]
+    assert diagnostics["source"]["state"] == "failed"
+    assert diagnostics["source"]["last_error_kind"] == "invalid_auth"
+    assert diagnostics["source"]["available"] is False
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_wrapped_camera_entity(
+    hass: HomeAssistant, foreign_camera: ForeignCamera, http_camera: HttpCamera
+) -> None:
+    entry = await _setup(hass, {CONF_KIND: "camera_entity", CONF_ENTITY_ID: "camera.porch"})
+    await _wait_available(hass, "camera.garden")
+    image = await async_get_image(hass, "camera.garden")
+    assert image.content in http_camera.frames
+    state = hass.states.get("camera.garden")
+    assert state is not None
+    assert not state.attributes["supported_features"] & CameraEntityFeature.STREAM
+    # The wrapped camera stops giving pictures: ours goes unavailable.
+    foreign_camera.image = None
+    await _wait_error(hass, entry)
+    assert entry.runtime_data.runtime.last_error is not None
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_setup_retries_until_wrapped_camera_exists(hass: HomeAssistant) -> None:
+    entry = await _setup(hass, {CONF_KIND: "camera_entity", CONF_ENTITY_ID: "camera.later"})
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_setup_fails_on_invalid_url(hass: HomeAssistant) -> None:
+    entry = await _setup(hass, {CONF_KIND: "rtsp", CONF_URL: "ftp://nope"})
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+
+
+async def test_home_assistant_stop_stops_threads(hass: HomeAssistant) -> None:
+    entry = await _setup(hass, {CONF_KIND: "demo"}, "demo")
+    assert entry.runtime_data.runtime.source.running
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert not entry.runtime_data.runtime.source.running
