@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import pytest_socket
-
 from homeassistant.components.camera import Camera
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
@@ -60,7 +59,7 @@ class RtspServer:
 def _start_rtsp(videos: dict[str, Path], *extra: str) -> Iterator[RtspServer]:
     if not Path(RTSP_PYTHON).exists():
         pytest.fail("Debian's python3 is missing: run scripts/setup as root")
-    from .peers.http_camera import _free_port  # noqa: PLC0415
+    from .peers.http_camera import _free_port
 
     pytest_socket.enable_socket()
     port = _free_port()

@@ -38,7 +38,7 @@ from custom_components.privacy_cam.const import CONF_ENTITY_ID, CONF_KIND, DOMAI
 from custom_components.privacy_cam.engine.jpeg import jpeg_size
 
 from .conftest import RTSP_PASSWORD, RTSP_USER, ForeignCamera, RtspServer
-from .peers.http_camera import PASSWORD, USER, HttpCamera
+from .peers.http_camera import USER, HttpCamera
 
 
 async def _setup(hass: HomeAssistant, data: dict, unique_id: str = "cam") -> MockConfigEntry:

@@ -234,9 +234,10 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
             except SourceError:
                 errors[CONF_URL] = ErrorKind.INVALID_URL.value
             else:
-                if not user_input.get(CONF_PASSWORD) and not split_credentials(
-                    user_input[CONF_URL]
-                )[2]:
+                if (
+                    not user_input.get(CONF_PASSWORD)
+                    and not split_credentials(user_input[CONF_URL])[2]
+                ):
                     # An empty password field keeps the stored one.
                     data[CONF_PASSWORD] = entry.data.get(CONF_PASSWORD, "")
                 unique_id = normalise_url(data[CONF_URL])
@@ -244,9 +245,7 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
                     await self.async_set_unique_id(unique_id)
                     self._abort_if_unique_id_configured()
                 if (error := await self._async_try(data)) is None:
-                    return self.async_update_reload_and_abort(
-                        entry, unique_id=unique_id, data=data
-                    )
+                    return self.async_update_reload_and_abort(entry, unique_id=unique_id, data=data)
                 errors["base"] = error
         suggested = {k: v for k, v in entry.data.items() if k != CONF_PASSWORD}
         if user_input is not None:
@@ -271,13 +270,11 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
 def _options_fields(kind: str) -> dict[vol.Marker, Any]:
     fields: dict[vol.Marker, Any] = {}
     if kind == KIND_RTSP:
-        fields[vol.Required(CONF_RTSP_TRANSPORT, default=DEFAULT_RTSP_TRANSPORT)] = (
-            SelectSelector(
-                SelectSelectorConfig(
-                    options=list(RTSP_TRANSPORTS),
-                    mode=SelectSelectorMode.DROPDOWN,
-                    translation_key=CONF_RTSP_TRANSPORT,
-                )
+        fields[vol.Required(CONF_RTSP_TRANSPORT, default=DEFAULT_RTSP_TRANSPORT)] = SelectSelector(
+            SelectSelectorConfig(
+                options=list(RTSP_TRANSPORTS),
+                mode=SelectSelectorMode.DROPDOWN,
+                translation_key=CONF_RTSP_TRANSPORT,
             )
         )
     if kind in (KIND_SNAPSHOT, KIND_CAMERA_ENTITY):

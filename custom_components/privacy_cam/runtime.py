@@ -135,4 +135,3 @@ class CameraRuntime:
     def _async_notify(self) -> None:
         for update in list(self._listeners):
             update()
-

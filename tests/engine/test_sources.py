@@ -110,9 +110,10 @@ def test_rtsp_analysis_rate_is_throttled(rtsp_server: RtspServer) -> None:
 
 def test_rtsp_auth(rtsp_auth_server: RtspServer) -> None:
     url = rtsp_auth_server.url()
-    assert probe(
-        SourceConfig(kind="rtsp", url=url, username=RTSP_USER, password=RTSP_PASSWORD)
-    ).width == 320
+    assert (
+        probe(SourceConfig(kind="rtsp", url=url, username=RTSP_USER, password=RTSP_PASSWORD)).width
+        == 320
+    )
     for username, password in ((RTSP_USER, "wrong"), (None, None)):
         err = _probe_error(SourceConfig(kind="rtsp", url=url, username=username, password=password))
         assert err.kind is ErrorKind.INVALID_AUTH
@@ -149,9 +150,7 @@ def test_rtsp_errors(rtsp_server: RtspServer) -> None:
 def test_file_source_garbage_and_no_video(tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(np.random.default_rng(3).bytes(200_000))
-    assert _probe_error(SourceConfig(kind="file", url=str(garbage))).kind in (
-        ErrorKind.NO_VIDEO,
-    )
+    assert _probe_error(SourceConfig(kind="file", url=str(garbage))).kind in (ErrorKind.NO_VIDEO,)
     audio = tmp_path / "audio.wav"
     import av
 
@@ -272,16 +271,21 @@ def test_server_down_then_back() -> None:
 
 def test_snapshot_polling(http_camera: HttpCamera) -> None:
     source = create_source(
-        SourceConfig(kind="snapshot", url=http_camera.url("/snapshot_basic"), username=USER,
-                     password=PASSWORD, snapshot_interval=0.2)
+        SourceConfig(
+            kind="snapshot",
+            url=http_camera.url("/snapshot_basic"),
+            username=USER,
+            password=PASSWORD,
+            snapshot_interval=0.2,
+        )
     )
     _run(source, 1.3)
     assert 4 <= source.stats.frames <= 9
     err = _probe_error(SourceConfig(kind="snapshot", url=http_camera.url("/snapshot_garbage")))
     assert err.kind is ErrorKind.NO_VIDEO
-    assert _probe_error(SourceConfig(kind="snapshot", url=http_camera.url("/snapshot_basic"))).kind is (
-        ErrorKind.INVALID_AUTH
-    )
+    assert _probe_error(
+        SourceConfig(kind="snapshot", url=http_camera.url("/snapshot_basic"))
+    ).kind is (ErrorKind.INVALID_AUTH)
 
 
 def test_snapshot_fetch_callable_and_large_images() -> None:

@@ -36,7 +36,14 @@ def test_with_credentials_quotes_and_round_trips() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://cam/x", "rtsp://", "rtsp://cam:99999/x", "not a url", "http://cam/x", "rtsp://cam:abc/"],
+    [
+        "ftp://cam/x",
+        "rtsp://",
+        "rtsp://cam:99999/x",
+        "not a url",
+        "http://cam/x",
+        "rtsp://cam:abc/",
+    ],
 )
 def test_validate_url_rejects(url: str) -> None:
     with pytest.raises(SourceError) as err:

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import os
 import socket
+import ssl
 import threading
 from collections.abc import Awaitable, Callable
 
@@ -26,14 +27,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _md5(text: str) -> str:
-    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - digest auth is MD5
+    return hashlib.md5(text.encode()).hexdigest()  # digest auth is MD5
 
 
 class HttpCamera:
     """Start with `start()`, stop with `stop()`; `url(path)` gives addresses."""
 
-    def __init__(self, fps: float = 10.0) -> None:
+    def __init__(self, fps: float = 10.0, ssl_context: ssl.SSLContext | None = None) -> None:
         self.fps = fps
+        self.ssl_context = ssl_context
         self.frames = jpeg_frames()
         self.port = _free_port()
         self.requests: list[str] = []
@@ -42,7 +44,8 @@ class HttpCamera:
         self._runner: web.AppRunner | None = None
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
 
     def start(self) -> None:
         ready = threading.Event()
@@ -89,7 +92,13 @@ class HttpCamera:
             app.router.add_get(path, handler)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+        site = web.TCPSite(
+            self._runner,
+            "127.0.0.1",
+            self.port,
+            reuse_address=True,
+            ssl_context=self.ssl_context,
+        )
         await site.start()
 
     async def _stop_app(self) -> None:
@@ -100,7 +109,7 @@ class HttpCamera:
 
     def _basic(self, handler: Handler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
-            import base64  # noqa: PLC0415
+            import base64
 
             expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
             if request.headers.get("Authorization") != expected:
@@ -204,3 +213,45 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def self_signed_context(folder: str) -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1."""
+    import datetime
+    import ipaddress
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test camera")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = Path(folder) / "cert.pem", Path(folder) / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return context

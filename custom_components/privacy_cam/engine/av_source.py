@@ -13,7 +13,6 @@ from .frames import EncodedPacket, StreamInfo
 from .source import Source
 from .urls import scrub, with_credentials
 
-OPEN_TIMEOUT = 8.0
 # A live camera sends packets many times a second; a longer silence is a stall.
 # Kept under the 2 s stop budget because FFmpeg can only be interrupted by it.
 READ_TIMEOUT = 1.5
@@ -50,17 +49,31 @@ class AvSource(Source):
     def _run_session(self) -> None:
         config = self.config
         url = with_credentials(config.url, config.username, config.password)
+        started = time.monotonic()
         try:
             container: Any = av.open(
-                url, options=self._open_options(), timeout=(OPEN_TIMEOUT, READ_TIMEOUT)
+                url, options=self._open_options(), timeout=(config.connect_timeout, READ_TIMEOUT)
             )
         except (av.FFmpegError, OSError) as err:
+            if time.monotonic() - started >= config.connect_timeout * 0.9:
+                # FFmpeg reports an interrupted RTSP handshake as "invalid data".
+                raise SourceError(
+                    ErrorKind.CANNOT_CONNECT, "timed out waiting for the camera"
+                ) from None
             raise classify_av_error(err, config.secrets) from None
         try:
             self._stream(container)
         except (av.FFmpegError, OSError) as err:
-            if not self._stopping:
-                raise classify_av_error(err, config.secrets) from None
+            if self._stopping:
+                return
+            if self._streamed:
+                # A dying server shows up as "invalid data" from the demuxer:
+                # after video has flowed, any failure is a lost connection.
+                message = classify_av_error(err, config.secrets).message
+                raise SourceError(
+                    ErrorKind.CANNOT_CONNECT, f"lost the stream ({message})"
+                ) from None
+            raise classify_av_error(err, config.secrets) from None
         finally:
             container.close()
 

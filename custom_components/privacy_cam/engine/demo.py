@@ -60,9 +60,7 @@ def _garden(width: int, height: int, rng: np.random.Generator) -> RGB:
     y = np.linspace(0, 1, height, dtype=np.float32)[:, None]
     x = np.linspace(0, 1, width, dtype=np.float32)[None, :]
     horizon = 0.45
-    sky = np.stack(
-        [150 + 60 * y + 0 * x, 180 + 40 * y + 0 * x, 235 + 0 * y + 0 * x], axis=-1
-    )
+    sky = np.stack([150 + 60 * y + 0 * x, 180 + 40 * y + 0 * x, 235 + 0 * y + 0 * x], axis=-1)
     grass_tex = rng.normal(0, 12, (height, width)).astype(np.float32)
     grass = np.stack([60 + grass_tex, 130 + grass_tex + 30 * y, 55 + grass_tex], axis=-1)
     image = np.where((y < horizon)[..., None], sky, grass)
@@ -86,9 +84,9 @@ def _draw_walker(frame: RGB, box: tuple[int, int, int, int], t: float) -> None:
         (x0 + sway, y0 + head * 7 // 2, cx - 1 + sway, y1, (40, 40, 70)),  # legs
         (cx + 1 - sway, y0 + head * 7 // 2, x1 - sway, y1, (40, 40, 70)),
     ]
-    for px0, py0, px1, py1, colour in parts:
-        px0, px1 = max(0, px0), min(w, px1)
-        py0, py1 = max(0, py0), min(h, py1)
+    for left, top, right, bottom, colour in parts:
+        px0, px1 = max(0, left), min(w, right)
+        py0, py1 = max(0, top), min(h, bottom)
         if px0 < px1 and py0 < py1:
             frame[py0:py1, px0:px1] = colour
 

@@ -67,9 +67,7 @@ def to_analysis_gray(frame: av.VideoFrame, target_height: int) -> GrayImage:
     (~0.25 ms for 1080p on one core), cheaper than any numpy equivalent.
     """
     width, height = analysis_size(frame.width, frame.height, target_height)
-    small = frame.reformat(
-        width=width, height=height, format="gray", interpolation="AREA"
-    )
+    small = frame.reformat(width=width, height=height, format="gray", interpolation="AREA")
     plane = small.planes[0]
     rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
     return np.ascontiguousarray(rows[:, : plane.width])

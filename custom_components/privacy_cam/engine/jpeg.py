@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from fractions import Fraction
+from typing import cast
 
 import av
 
@@ -22,11 +23,11 @@ def encode_jpeg(frame: av.VideoFrame, width: int | None = None, quality: int = 5
         out_w = max(2, width - width % 2)
         out_h = max(2, round(frame.height * out_w / frame.width / 2) * 2)
     image = frame.reformat(width=out_w, height=out_h, format="yuvj420p")
-    codec = av.CodecContext.create("mjpeg", "w")
+    codec = cast(av.VideoCodecContext, av.CodecContext.create("mjpeg", "w"))
     codec.width, codec.height = out_w, out_h
     codec.pix_fmt = "yuvj420p"
     codec.time_base = Fraction(1, 25)
-    codec.qscale = quality  # type: ignore[attr-defined]
+    # Pinning the quantiser range gives a fixed quality, as qscale does in ffmpeg's CLI.
     codec.options = {"qmin": str(quality), "qmax": str(quality)}
     packets = [*codec.encode(image), *codec.encode(None)]
     return b"".join(bytes(packet) for packet in packets)

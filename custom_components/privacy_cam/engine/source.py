@@ -59,6 +59,7 @@ class SourceConfig:
     snapshot_interval: float = 1.0
     analysis_height: int = DEFAULT_ANALYSIS_HEIGHT
     analysis_fps: float = 5.0
+    connect_timeout: float = 8.0
     fetch: Callable[[], bytes] | None = field(default=None, compare=False)
 
     @property
