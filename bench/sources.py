@@ -80,8 +80,12 @@ def run(seconds: float = 8.0, runs: int = 5) -> list[tuple[str, dict[str, float]
         results.append(("MJPEG 320x240@10", _measure(mjpeg, seconds, runs)))
     finally:
         camera.stop()
-    results.append(("Demo 640x360@10 (incl. synthesis+x264)", _measure(
-        SourceConfig(kind="demo"), seconds, runs)))
+    results.append(
+        (
+            "Demo 640x360@10 (incl. synthesis+x264)",
+            _measure(SourceConfig(kind="demo"), seconds, runs),
+        )
+    )
     return results
 
 

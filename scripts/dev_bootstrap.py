@@ -17,17 +17,23 @@ from homeassistant.auth.const import GROUP_ID_ADMIN
 from homeassistant.components.onboarding.const import STEPS
 from homeassistant.config_entries import (
     SOURCE_USER,
-    STORAGE_KEY as ENTRIES_KEY,
-    STORAGE_VERSION as ENTRIES_VERSION,
-    STORAGE_VERSION_MINOR as ENTRIES_MINOR,
     ConfigEntry,
+)
+from homeassistant.config_entries import (
+    STORAGE_KEY as ENTRIES_KEY,
+)
+from homeassistant.config_entries import (
+    STORAGE_VERSION as ENTRIES_VERSION,
+)
+from homeassistant.config_entries import (
+    STORAGE_VERSION_MINOR as ENTRIES_MINOR,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.storage import Store
 
-DEV_USER = DEV_PASSWORD = "dev"
+DEV_USER = DEV_PASSWORD = "dev"  # noqa: S105 - documented dev-only login on 127.0.0.1
 DEMO_CAMERA = "camera.demo_camera"
 
 DASHBOARD = {
