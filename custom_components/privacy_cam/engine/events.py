@@ -1,0 +1,94 @@
+"""Motion events: start after motion persists, end after a quiet cooldown."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .frames import GrayImage
+from .motion import Box, MotionResult
+
+
+class Change(StrEnum):
+    STARTED = "started"
+    UPDATED = "updated"
+    ENDED = "ended"
+
+
+@dataclass(slots=True)
+class MotionEvent:
+    """One motion event; `start` is when its first motion frame was seen."""
+
+    id: str
+    start: float
+    end: float | None = None
+    peak_score: float = 0.0
+    box: Box = (1.0, 1.0, 0.0, 0.0)
+    peak_time: float = 0.0
+    peak_frame: GrayImage | None = field(default=None, repr=False)
+    last_motion: float = 0.0
+
+    def add(self, time: float, result: MotionResult, frame: GrayImage | None) -> None:
+        assert result.box is not None
+        x0, y0, x1, y1 = self.box
+        bx0, by0, bx1, by1 = result.box
+        self.box = (min(x0, bx0), min(y0, by0), max(x1, bx1), max(y1, by1))
+        self.last_motion = time
+        if result.score > self.peak_score:
+            self.peak_score = result.score
+            self.peak_time = time
+            self.peak_frame = frame
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "start": round(self.start, 3),
+            "end": None if self.end is None else round(self.end, 3),
+            "peak_score": round(self.peak_score, 3),
+            "box": [round(v, 4) for v in self.box],
+        }
+
+
+class EventTracker:
+    """Turns per-frame results into events: `update` returns what changed."""
+
+    def __init__(self, min_frames: int = 2, cooldown: float = 10.0) -> None:
+        self.min_frames = min_frames
+        self.cooldown = cooldown
+        self.current: MotionEvent | None = None
+        self._pending: list[tuple[float, MotionResult, GrayImage | None]] = []
+
+    def update(
+        self, time: float, result: MotionResult, frame: GrayImage | None = None
+    ) -> tuple[Change, MotionEvent] | None:
+        event = self.current
+        if event is not None:
+            if result.motion:
+                event.add(time, result, frame)
+                return Change.UPDATED, event
+            if time - event.last_motion >= self.cooldown:
+                event.end = event.last_motion
+                self.current = None
+                return Change.ENDED, event
+            return None
+        if not result.motion:
+            self._pending.clear()
+            return None
+        self._pending.append((time, result, frame))
+        if len(self._pending) < self.min_frames:
+            return None
+        event = MotionEvent(id=uuid.uuid4().hex[:12], start=self._pending[0][0])
+        for pending in self._pending:
+            event.add(*pending)
+        self._pending.clear()
+        self.current = event
+        return Change.STARTED, event
+
+    def close(self, time: float) -> MotionEvent | None:
+        """End an open event now (camera off, stream end)."""
+        event, self.current = self.current, None
+        self._pending.clear()
+        if event is not None:
+            event.end = max(event.last_motion, min(time, event.last_motion + self.cooldown))
+        return event

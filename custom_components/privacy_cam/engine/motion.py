@@ -1,0 +1,452 @@
+"""Motion detection on small gray frames: real movement in, lighting changes out.
+
+One class, one `detect()` call per frame, no I/O. The model per pixel is a
+running background and a running noise variance:
+
+* Lighting is explained away before anything counts as motion: a gain/offset
+  fit of the frame against the background absorbs dusk, clouds, exposure
+  steps and most light switches; a blob that a *local* gain/offset fit
+  explains (same texture, other brightness), or that appears in one frame
+  over a large area, is lighting too and is absorbed. A change of most of
+  the frame (IR day/night flip, exposure jump) recalibrates.
+* The threshold per pixel is the larger of a sensitivity floor and a multiple
+  of that pixel's own noise, so high-gain night noise and swaying leaves
+  raise their own bar.
+* Motion pixels are grouped on a grid of 4x4 cells and joined into blobs;
+  blobs under the minimum size (insects, rain streaks) do not count.
+
+NumPy is the always-on path; where OpenCV imports it is used for the resize
+and the blob labelling, with the same results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .frames import GrayImage
+from .zones import BoolImage, Polygon, format_polygons, parse_polygons, rasterise
+
+try:  # OpenCV has no musllinux wheels: optional, never required.
+    import cv2
+
+    HAVE_OPENCV = True
+except ImportError:  # pragma: no cover - exercised on HA OS, not in CI
+    cv2 = None  # type: ignore[assignment]
+    HAVE_OPENCV = False
+
+type FloatImage = npt.NDArray[np.float32]
+type Box = tuple[float, float, float, float]
+
+WORK_HEIGHT = 120  # detection never needs more; bigger inputs are reduced
+CELL = 4  # pixels per cell side when grouping motion into blobs
+CELL_MIN_PIXELS = 2  # motion pixels that make a cell active
+RECALIBRATE_FRACTION = 0.4  # share of the frame changed at once: lighting, not motion
+SUDDEN_BLOB_FRACTION = 0.08  # a blob this big out of nowhere in one frame is lighting
+CALIBRATION_SECONDS = 1.0
+ALPHA_STILL = 0.1  # background learning where nothing moves (per frame at 5 fps)
+ALPHA_STATIC_FG = 0.03  # foreground that stopped moving fades into the background
+ALPHA_MOVING_FG = 0.005
+BETA_NOISE = 0.05  # noise variance learning
+MIN_NOISE_VAR = 1.0
+MOVING_SHARE = 0.05  # share of a blob's pixels that must have changed since the last frame
+
+
+@dataclass(frozen=True, slots=True)
+class MotionSettings:
+    """Every detector tunable; defaults a user would accept out of the box."""
+
+    sensitivity: int = 50  # 1..100
+    min_size: float = 0.1  # % of the frame area
+    detect_fps: float = 5.0
+    zones: tuple[Polygon, ...] = ()
+    masks: tuple[Polygon, ...] = ()
+    cooldown: float = 10.0  # seconds without motion before an event ends
+    min_frames: int = 2  # consecutive motion frames before an event starts
+
+    def __post_init__(self) -> None:
+        checks = {
+            "sensitivity": 1 <= self.sensitivity <= 100,
+            "min_size": 0.0 <= self.min_size <= 50.0,
+            "detect_fps": 0.5 <= self.detect_fps <= 30.0,
+            "cooldown": 0.0 <= self.cooldown <= 3600.0,
+            "min_frames": 1 <= self.min_frames <= 50,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"{name} out of range: {getattr(self, name)!r}")
+
+    @property
+    def threshold(self) -> float:
+        """Gray-level floor of a motion pixel: 6 at sensitivity 100, 36 at 1."""
+        return 6.0 + (100 - self.sensitivity) * 0.16
+
+    @property
+    def noise_factor(self) -> float:
+        """How many noise standard deviations a motion pixel must exceed."""
+        return 3.0 + (100 - self.sensitivity) * 0.02
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sensitivity": self.sensitivity,
+            "min_size": self.min_size,
+            "detect_fps": self.detect_fps,
+            "zones": format_polygons(self.zones),
+            "masks": format_polygons(self.masks),
+            "cooldown": self.cooldown,
+            "min_frames": self.min_frames,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MotionSettings:
+        """Build from JSON/options; polygons may be text or lists of points."""
+        values: dict[str, Any] = {}
+        for key in ("sensitivity", "min_frames"):
+            if key in data:
+                values[key] = int(data[key])
+        for key in ("min_size", "detect_fps", "cooldown"):
+            if key in data:
+                values[key] = float(data[key])
+        for key in ("zones", "masks"):
+            raw = data.get(key)
+            if isinstance(raw, str):
+                values[key] = parse_polygons(raw)
+            elif raw:
+                values[key] = parse_polygons(
+                    "; ".join(" ".join(f"{x},{y}" for x, y in polygon) for polygon in raw)
+                )
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    area: float  # % of the frame
+    box: Box  # normalised x0, y0, x1, y1
+    moving: bool = True  # changed since the previous frame
+
+
+@dataclass(frozen=True, slots=True)
+class MotionResult:
+    """What one frame showed. `score` is the % of the frame covered by counted blobs."""
+
+    motion: bool
+    score: float = 0.0
+    box: Box | None = None
+    blobs: tuple[Blob, ...] = ()
+    recalibrated: bool = False
+    lighting: bool = False  # a blob was explained away as a lighting change
+
+
+@dataclass(slots=True)
+class _Model:
+    background: FloatImage
+    noise_var: FloatImage
+    previous: FloatImage
+    calibrating: int
+    had_motion: bool = False
+
+
+class MotionDetector:
+    """Feed gray frames in time order; `detect` says whether real motion is there."""
+
+    def __init__(self, settings: MotionSettings | None = None, *, use_opencv: bool = True) -> None:
+        self.settings = settings or MotionSettings()
+        self.use_opencv = use_opencv and HAVE_OPENCV
+        self._model: _Model | None = None
+        self._shape: tuple[int, int] | None = None
+        self._allowed: BoolImage | None = None  # zones minus masks
+        self._unmasked: BoolImage | None = None  # everything but masks
+        self._samples: npt.NDArray[np.intp] | None = None
+
+    def update_settings(self, settings: MotionSettings) -> None:
+        """Apply new settings live; the learned background is kept."""
+        geometry_changed = (settings.zones, settings.masks) != (
+            self.settings.zones,
+            self.settings.masks,
+        )
+        self.settings = settings
+        if geometry_changed and self._shape is not None:
+            self._build_geometry(*self._shape)
+
+    def reset(self) -> None:
+        self._model = None
+
+    # Frame path --------------------------------------------------------------------
+
+    def detect(self, gray: GrayImage) -> MotionResult:
+        frame = self._prepare(gray)
+        height, width = frame.shape
+        if self._shape != (height, width):
+            self._build_geometry(height, width)
+            self._model = None
+        model = self._model
+        if model is None:
+            self._model = self._calibrate(frame)
+            return MotionResult(False, recalibrated=True)
+
+        gain, offset = self._photometric_fit(model.background, frame)
+        predicted = model.background * gain + offset
+        residual = frame - predicted
+        threshold2 = np.maximum(
+            model.noise_var * np.float32(self.settings.noise_factor**2),
+            np.float32(self.settings.threshold**2),
+        )
+        squared = residual * residual
+        changed = squared > threshold2
+        unmasked = self._unmasked
+        assert unmasked is not None
+        changed_share = float(np.count_nonzero(changed & unmasked)) / max(
+            1, int(np.count_nonzero(unmasked))
+        )
+
+        if changed_share > RECALIBRATE_FRACTION or not 0.4 < gain < 2.5:
+            self._model = self._calibrate(frame, previous=model.previous)
+            return MotionResult(False, recalibrated=True)
+        if model.calibrating > 0:
+            model.calibrating -= 1
+            self._learn(model, frame, predicted, squared, changed, None)
+            return MotionResult(False)
+
+        allowed = self._allowed
+        assert allowed is not None
+        counted = changed & allowed
+        moving = np.abs(frame - model.previous) > np.float32(self.settings.threshold * 0.5)
+        blobs, lighting = self._blobs(counted, moving, frame, predicted, model)
+        if lighting:
+            # Absorb lit areas at once so they do not linger as motion.
+            for blob in lighting:
+                x0, y0, x1, y1 = _pixel_box(blob.box, height, width)
+                changed[y0:y1, x0:x1] = False
+                predicted[y0:y1, x0:x1] = frame[y0:y1, x0:x1]
+        self._learn(model, frame, predicted, squared, changed, moving)
+
+        # Only blobs that moved since the last frame count: a lamp that came on
+        # is a step, then still; a person keeps changing.
+        counted_blobs = tuple(b for b in blobs if b.area >= self.settings.min_size and b.moving)
+        model.had_motion = bool(blobs)
+        if not counted_blobs:
+            return MotionResult(False, blobs=blobs, lighting=bool(lighting))
+        score = min(100.0, sum(b.area for b in counted_blobs))
+        box = _union(b.box for b in counted_blobs)
+        return MotionResult(True, score, box, counted_blobs, lighting=bool(lighting))
+
+    # Model ---------------------------------------------------------------------------
+
+    def _prepare(self, gray: GrayImage) -> FloatImage:
+        height, width = gray.shape
+        if height > WORK_HEIGHT * 1.5:
+            factor = height // WORK_HEIGHT
+            out_h, out_w = height // factor, width // factor
+            if self.use_opencv:
+                small = cv2.resize(gray, (out_w, out_h), interpolation=cv2.INTER_AREA)
+                return np.asarray(small, np.float32)
+            cropped = gray[: out_h * factor, : out_w * factor]
+            reduced = cropped.reshape(out_h, factor, out_w, factor).mean(axis=(1, 3))
+            return np.asarray(reduced, np.float32)
+        return np.asarray(gray, np.float32)
+
+    def _build_geometry(self, height: int, width: int) -> None:
+        self._shape = (height, width)
+        masked = rasterise(self.settings.masks, height, width)
+        self._unmasked = ~masked
+        zones = (
+            rasterise(self.settings.zones, height, width)
+            if self.settings.zones
+            else np.ones((height, width), bool)
+        )
+        self._allowed = zones & ~masked
+        # A sparse grid of unmasked pixels for the global lighting fit.
+        grid = np.zeros((height, width), bool)
+        grid[1::3, 1::3] = True
+        self._samples = np.flatnonzero(grid & self._unmasked)
+
+    def _calibrate(self, frame: FloatImage, previous: FloatImage | None = None) -> _Model:
+        """Start over from this frame; noise is estimated while calibration lasts."""
+        frames = max(1, round(CALIBRATION_SECONDS * self.settings.detect_fps))
+        if previous is not None and previous.shape == frame.shape:
+            sigma = _robust_sigma(frame - previous) / np.sqrt(2.0)
+        else:
+            sigma = 2.0
+        noise = np.full(frame.shape, max(MIN_NOISE_VAR, sigma * sigma), np.float32)
+        return _Model(frame.copy(), noise, frame.copy(), frames)
+
+    def _photometric_fit(self, background: FloatImage, frame: FloatImage) -> tuple[float, float]:
+        """Least-squares gain and offset from background to frame, ignoring outliers."""
+        samples = self._samples
+        assert samples is not None
+        if samples.size < 16:
+            return 1.0, 0.0
+        bg = background.ravel()[samples]
+        fr = frame.ravel()[samples]
+        gain, offset = _linear_fit(bg, fr)
+        # Refit without the pixels that moved, so a person does not tilt the fit.
+        residual = np.abs(fr - (bg * gain + offset))
+        keep = residual < max(self.settings.threshold, 3.0 * float(np.median(residual)) + 1.0)
+        if np.count_nonzero(keep) >= 16:
+            gain, offset = _linear_fit(bg[keep], fr[keep])
+        return gain, offset
+
+    def _learn(
+        self,
+        model: _Model,
+        frame: FloatImage,
+        predicted: FloatImage,
+        squared: FloatImage,
+        changed: BoolImage,
+        moving: BoolImage | None,
+    ) -> None:
+        """Update background and noise; `moving` is None while calibrating."""
+        if moving is None:
+            alpha: FloatImage | np.float32 = np.float32(0.5)
+            step = frame - model.previous
+            sample = step * step * np.float32(0.5)
+            model.noise_var += np.float32(0.5) * (sample - model.noise_var)
+        else:
+            alpha = np.where(
+                changed,
+                np.where(moving, np.float32(ALPHA_MOVING_FG), np.float32(ALPHA_STATIC_FG)),
+                np.float32(ALPHA_STILL),
+            ).astype(np.float32)
+            # Noise learns fast where calm, slowly where things move (leaves
+            # that keep swaying slowly raise their own threshold).
+            beta = np.where(changed, np.float32(BETA_NOISE * 0.2), np.float32(BETA_NOISE))
+            capped = np.minimum(squared, model.noise_var * np.float32(16.0) + 400.0)
+            model.noise_var += beta * (capped - model.noise_var)
+        np.maximum(model.noise_var, np.float32(MIN_NOISE_VAR), out=model.noise_var)
+        model.background = predicted + alpha * (frame - predicted)
+        model.previous = frame
+
+    # Blobs -----------------------------------------------------------------------------
+
+    def _blobs(
+        self,
+        counted: BoolImage,
+        moving: BoolImage,
+        frame: FloatImage,
+        predicted: FloatImage,
+        model: _Model,
+    ) -> tuple[tuple[Blob, ...], list[Blob]]:
+        """Group motion pixels into blobs; split off those that are lighting changes."""
+        height, width = counted.shape
+        counts = _cell_counts(counted)
+        active = counts >= CELL_MIN_PIXELS
+        if not active.any():
+            return (), []
+        labels, count = _label(active, self.use_opencv)
+        area_px = height * width
+        flat = labels.ravel()
+        pixels = np.bincount(flat, weights=counts.ravel(), minlength=count + 1)
+        moved = np.bincount(
+            flat, weights=_cell_counts(counted & moving).ravel(), minlength=count + 1
+        )
+        # Most blobs in rain or noise are tiny: only look closer at those that can count,
+        # and at big ones that might be lighting.
+        floor = max(1.0, min(self.settings.min_size, SUDDEN_BLOB_FRACTION * 100) * area_px / 100)
+        blobs: list[Blob] = []
+        lighting: list[Blob] = []
+        for index in np.flatnonzero(pixels >= floor):
+            if index == 0:
+                continue
+            ys, xs = np.nonzero(labels == index)
+            box = (
+                xs.min() * CELL / width,
+                ys.min() * CELL / height,
+                min(1.0, (xs.max() + 1) * CELL / width),
+                min(1.0, (ys.max() + 1) * CELL / height),
+            )
+            size = float(pixels[index])
+            blob = Blob(100.0 * size / area_px, box, moved[index] >= max(3.0, size * MOVING_SHARE))
+            if self._is_lighting(blob, frame, predicted, model):
+                lighting.append(blob)
+            else:
+                blobs.append(blob)
+        return tuple(blobs), lighting
+
+    def _is_lighting(
+        self, blob: Blob, frame: FloatImage, predicted: FloatImage, model: _Model
+    ) -> bool:
+        """A blob is lighting when it appeared whole in one frame, or when the same
+        texture is there at another brightness (a local gain/offset explains it)."""
+        if blob.area / 100.0 >= SUDDEN_BLOB_FRACTION and not model.had_motion:
+            return True
+        height, width = frame.shape
+        x0, y0, x1, y1 = _pixel_box(blob.box, height, width)
+        bg = predicted[y0:y1, x0:x1].ravel()
+        fr = frame[y0:y1, x0:x1].ravel()
+        if bg.size < 16 or float(bg.std()) < 4.0:
+            return False  # no texture to compare: cannot tell, so it counts
+        gain, offset = _linear_fit(bg, fr)
+        if not 0.3 < gain < 3.5:
+            return False
+        residual = fr - (bg * gain + offset)
+        floor = self.settings.threshold
+        explained = float(np.count_nonzero(np.abs(residual) > floor)) / fr.size
+        return explained < 0.05 and abs(gain - 1.0) * float(bg.mean()) + abs(offset) > floor
+
+
+def _cell_counts(mask: BoolImage) -> npt.NDArray[np.int32]:
+    """Motion pixels per CELL x CELL cell (the frame padded to whole cells)."""
+    height, width = mask.shape
+    rows, cols = -(-height // CELL), -(-width // CELL)
+    padded = np.zeros((rows * CELL, cols * CELL), np.uint8)
+    padded[:height, :width] = mask
+    counts = padded.reshape(rows, CELL, cols, CELL).sum(axis=(1, 3), dtype=np.int32)
+    return np.asarray(counts, np.int32)
+
+
+def _linear_fit(x: FloatImage, y: FloatImage) -> tuple[float, float]:
+    mean_x, mean_y = float(x.mean()), float(y.mean())
+    dx = x - mean_x
+    var = float(np.dot(dx, dx))
+    if var < 1e-3 * x.size:
+        return 1.0, mean_y - mean_x
+    gain = float(np.dot(dx, y - mean_y)) / var
+    return gain, mean_y - gain * mean_x
+
+
+def _robust_sigma(values: FloatImage) -> float:
+    """Noise sigma from the median absolute deviation (outliers barely matter)."""
+    sample = values.ravel()[::7]
+    return float(np.median(np.abs(sample - np.median(sample)))) * 1.4826
+
+
+def _label(active: BoolImage, use_opencv: bool) -> tuple[npt.NDArray[np.int32], int]:
+    """8-connected labels of a small cell grid."""
+    if use_opencv:
+        count, found = cv2.connectedComponents(active.view(np.uint8), connectivity=8)
+        return np.asarray(found, np.int32), int(count) - 1
+    labels: npt.NDArray[np.int32] = np.zeros(active.shape, np.int32)
+    rows, cols = active.shape
+    current = 0
+    for start in zip(*np.nonzero(active), strict=True):
+        if labels[start]:
+            continue
+        current += 1
+        labels[start] = current
+        stack = [start]
+        while stack:
+            r, c = stack.pop()
+            for nr in (r - 1, r, r + 1):
+                for nc in (c - 1, c, c + 1):
+                    if 0 <= nr < rows and 0 <= nc < cols and active[nr, nc] and not labels[nr, nc]:
+                        labels[nr, nc] = current
+                        stack.append((nr, nc))
+    return labels, current
+
+
+def _pixel_box(box: Box, height: int, width: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return int(x0 * width), int(y0 * height), int(np.ceil(x1 * width)), int(np.ceil(y1 * height))
+
+
+def _union(boxes: Any) -> Box:
+    items = list(boxes)
+    return (
+        min(b[0] for b in items),
+        min(b[1] for b in items),
+        max(b[2] for b in items),
+        max(b[3] for b in items),
+    )

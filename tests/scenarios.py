@@ -1,0 +1,221 @@
+"""Generated motion scenarios with ground truth known by construction.
+
+Each scenario renders a textured scene at 640x360 (sensor noise included),
+encodes it to H.264 and states when an object is present. Nuisance scenarios
+have no object at all: any event there is a false alarm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from custom_components.privacy_cam.engine.motion import MotionSettings
+
+WIDTH, HEIGHT, FPS = 640, 360, 10
+RGB = npt.NDArray[np.float32]
+
+
+@dataclass
+class Scenario:
+    name: str
+    seconds: float
+    render: Callable[[float, np.random.Generator], RGB]
+    appears: float | None = None  # when the object first shows (None: nuisance only)
+    settings: MotionSettings = field(default_factory=MotionSettings)
+
+    @property
+    def has_object(self) -> bool:
+        return self.appears is not None
+
+
+def _scene(seed: int = 3) -> RGB:
+    """A garden-like backdrop: sky, wall, grass texture, a path, some structure."""
+    rng = np.random.default_rng(seed)
+    y = np.linspace(0, 1, HEIGHT, dtype=np.float32)[:, None, None]
+    x = np.linspace(0, 1, WIDTH, dtype=np.float32)[None, :, None]
+    image = np.where(y < 0.35, [150, 175, 210] + 40 * y, [70, 120, 60] + 0 * y) + 0 * x
+    texture = rng.normal(0, 14, (HEIGHT // 4, WIDTH // 4)).repeat(4, 0).repeat(4, 1)
+    image = image + texture[..., None] * (y >= 0.35)
+    image[int(HEIGHT * 0.15) : int(HEIGHT * 0.5), int(WIDTH * 0.55) : int(WIDTH * 0.9)] = (
+        190,
+        160,
+        130,
+    )
+    bricks = (np.arange(WIDTH) % 24 < 2)[None, :] | (np.arange(HEIGHT) % 12 < 2)[:, None]
+    region = (
+        slice(int(HEIGHT * 0.15), int(HEIGHT * 0.5)),
+        slice(int(WIDTH * 0.55), int(WIDTH * 0.9)),
+    )
+    image[region][bricks[region]] = (120, 100, 90)
+    image[int(HEIGHT * 0.6) :, int(WIDTH * 0.2) : int(WIDTH * 0.3)] += 30
+    return np.clip(image, 0, 255).astype(np.float32)
+
+
+BACKGROUND = _scene()
+
+
+def _noise(rng: np.random.Generator, sigma: float = 3.0) -> RGB:
+    return rng.normal(0, sigma, (HEIGHT, WIDTH, 1)).astype(np.float32)
+
+
+def _draw(image: RGB, x: float, y: float, w: float, h: float, colour: tuple[int, int, int]) -> None:
+    """Draw a box in normalised coordinates (x, y = top-left)."""
+    x0, x1 = int(max(0, x) * WIDTH), int(min(1, x + w) * WIDTH)
+    y0, y1 = int(max(0, y) * HEIGHT), int(min(1, y + h) * HEIGHT)
+    if x0 < x1 and y0 < y1:
+        image[y0:y1, x0:x1] = colour
+
+
+def _person(image: RGB, x: float, y: float = 0.45, scale: float = 1.0) -> None:
+    w, h = 0.06 * scale, 0.42 * scale
+    _draw(image, x + w * 0.3, y, w * 0.4, h * 0.15, (220, 185, 160))  # head
+    _draw(image, x, y + h * 0.15, w, h * 0.45, (60, 60, 140))  # coat
+    _draw(image, x + w * 0.05, y + h * 0.6, w * 0.4, h * 0.4, (40, 40, 40))  # legs
+    _draw(image, x + w * 0.55, y + h * 0.6, w * 0.4, h * 0.4, (40, 40, 40))
+
+
+def _crossing(appears: float, speed: float, scale: float = 1.0) -> Callable[..., RGB]:
+    def render(t: float, rng: np.random.Generator) -> RGB:
+        image = BACKGROUND + _noise(rng)
+        if t >= appears:
+            x = -0.06 * scale + (t - appears) * speed
+            if x < 1.0:
+                _person(image, x, 0.5 - 0.05 * scale, scale)
+        return image
+
+    return render
+
+
+def _cat(t: float, rng: np.random.Generator) -> RGB:
+    image = BACKGROUND + _noise(rng)
+    if t >= 4.0:
+        x = 1.0 - (t - 4.0) * 0.15
+        if x > -0.06:
+            _draw(image, x, 0.86, 0.06, 0.045, (90, 80, 70))  # body
+            _draw(image, x - 0.015, 0.84, 0.02, 0.03, (90, 80, 70))  # head
+    return image
+
+
+def _enter_and_stop(t: float, rng: np.random.Generator) -> RGB:
+    image = BACKGROUND + _noise(rng)
+    if t >= 4.0:
+        x = min(0.45, -0.06 + (t - 4.0) * 0.17)
+        _person(image, x)
+    return image
+
+
+def _light_switch(t: float, rng: np.random.Generator) -> RGB:
+    """A lamp at the left lights the scene unevenly from 5 s to 12 s."""
+    image = BACKGROUND * 0.45 + _noise(rng, 4)
+    if 5.0 <= t < 12.0:
+        xs = np.linspace(1.0, 0.2, WIDTH, dtype=np.float32)[None, :, None]
+        image = image * (1.0 + 1.2 * xs) + 25 * xs
+    return image
+
+
+def _dusk(t: float, rng: np.random.Generator) -> RGB:
+    level = 1.0 - 0.85 * min(1.0, t / 25.0)
+    return BACKGROUND * level + _noise(rng, 3 + 6 * (1 - level))
+
+
+def _ir_flip(t: float, rng: np.random.Generator) -> RGB:
+    """Colour by day; at 6 s the camera flips to IR: gray, vegetation bright, more contrast."""
+    if t < 6.0:
+        return BACKGROUND * 0.5 + _noise(rng, 4)
+    ir = BACKGROUND[..., 1:2] * 0.7 + BACKGROUND[..., 0:1] * 0.5  # leaves reflect IR
+    gray = np.clip((ir - 60) * 1.6 + 40, 0, 255)
+    return np.repeat(gray, 3, axis=2) + _noise(rng, 6)
+
+
+def _night_noise(t: float, rng: np.random.Generator) -> RGB:
+    return BACKGROUND * 0.12 + _noise(rng, 14)
+
+
+def _exposure(t: float, rng: np.random.Generator) -> RGB:
+    gain = 1.0 if t < 5.0 else (1.6 if t < 10.0 else 0.65)
+    return BACKGROUND * 0.6 * gain + _noise(rng)
+
+
+def _rain(t: float, rng: np.random.Generator) -> RGB:
+    image = BACKGROUND * 0.7 + _noise(rng)
+    for _ in range(120):
+        x = int(rng.integers(0, WIDTH))
+        y = int(rng.integers(0, HEIGHT - 20))
+        image[y : y + 18, x : x + 1] += 45
+    return image
+
+
+def _branch(t: float, rng: np.random.Generator) -> RGB:
+    """Leaves swaying in a fixed region (top-left tree)."""
+    image = BACKGROUND + _noise(rng)
+    shift = round(4 * np.sin(2 * np.pi * 0.8 * t))
+    leaves = _LEAVES
+    y0, x0 = 10, 20 + shift
+    image[y0 : y0 + leaves.shape[0], x0 : x0 + leaves.shape[1]] = leaves
+    return image
+
+
+_LEAVES = np.clip(
+    np.random.default_rng(9).normal(0, 40, (90, 110, 1)) + np.array([40, 110, 40]), 0, 255
+).astype(np.float32)
+
+SCREEN_BOX = (0.62, 0.2, 0.8, 0.42)  # x0, y0, x1, y1 of a TV inside a mask
+
+
+def _screen(t: float, rng: np.random.Generator) -> RGB:
+    image = BACKGROUND * 0.5 + _noise(rng)
+    x0, y0, x1, y1 = SCREEN_BOX
+    level = float(rng.uniform(20, 230))
+    image[int(y0 * HEIGHT) : int(y1 * HEIGHT), int(x0 * WIDTH) : int(x1 * WIDTH)] = level
+    return image
+
+
+_SCREEN_MASK = (
+    (SCREEN_BOX[0] - 0.02, SCREEN_BOX[1] - 0.02),
+    (SCREEN_BOX[2] + 0.02, SCREEN_BOX[1] - 0.02),
+    (SCREEN_BOX[2] + 0.02, SCREEN_BOX[3] + 0.02),
+    (SCREEN_BOX[0] - 0.02, SCREEN_BOX[3] + 0.02),
+)
+
+OBJECT_SCENARIOS = [
+    Scenario("person_crossing", 16, _crossing(4.0, 0.18), appears=4.0),
+    Scenario("cat", 16, _cat, appears=4.0),
+    Scenario("slow_walker", 20, _crossing(4.0, 0.03), appears=4.0),
+    Scenario("enter_and_stop", 25, _enter_and_stop, appears=4.0),
+    Scenario("close_person", 12, _crossing(4.0, 0.35, scale=2.0), appears=4.0),
+]
+NUISANCE_SCENARIOS = [
+    Scenario("light_switch", 18, _light_switch),
+    Scenario("dusk_ramp", 30, _dusk),
+    Scenario("ir_day_to_night", 16, _ir_flip),
+    Scenario("night_noise", 20, _night_noise),
+    Scenario("auto_exposure", 16, _exposure),
+    Scenario("rain", 16, _rain),
+    Scenario("masked_screen", 16, _screen, settings=MotionSettings(masks=(_SCREEN_MASK,))),
+]
+BRANCH = Scenario("swaying_branch", 30, _branch)
+
+
+def render_video(scenario: Scenario, path: Path, seed: int = 0) -> Path:
+    """Encode the scenario as H.264 (as a camera would send it)."""
+    rng = np.random.default_rng(seed)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(FPS, 1))
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "23"}
+        for index in range(int(scenario.seconds * FPS)):
+            rgb = np.clip(scenario.render(index / FPS, rng), 0, 255).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
