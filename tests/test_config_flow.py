@@ -341,6 +341,7 @@ async def test_reconfigure_not_for_demo(hass: HomeAssistant) -> None:
     [
         ("rtsp", {CONF_RTSP_TRANSPORT: "udp"}),
         ("snapshot", {CONF_SNAPSHOT_INTERVAL: 2.5}),
+        ("demo", {}),
     ],
 )
 async def test_options(
@@ -351,25 +352,47 @@ async def test_options(
     user_input: dict[str, Any],
 ) -> None:
     url = rtsp_server.url() if kind == "rtsp" else http_camera.url("/snapshot")
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=url, data={CONF_KIND: kind, CONF_URL: url})
+    data = {CONF_KIND: kind} if kind == "demo" else {CONF_KIND: kind, CONF_URL: url}
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=url, data=data)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
-    result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
+    schema_keys = {str(key) for key in result["data_schema"].schema}
+    assert {"sensitivity", "min_size", "detect_fps", "zones", "masks", "cooldown"} <= schema_keys
+    assert (CONF_RTSP_TRANSPORT in schema_keys) is (kind == "rtsp")
+    motion = {
+        "sensitivity": 70.0,
+        "min_size": 0.5,
+        "detect_fps": 4,
+        "cooldown": 20,
+        "min_frames": 3.0,
+        "zones": "0,0 1,0 1,0.5\n0,0.5 0.5,0.5 0.5,1",
+        "masks": "",
+    }
+    # A polygon a person mistyped gets a clear error; nothing is saved.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**motion, "masks": "0.1,0.1 0.2", **user_input}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"masks": "invalid_polygon"}
+    assert "is not an x,y pair" in result["description_placeholders"]["details"]
+    assert entry.options == {}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**motion, **user_input}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == user_input
-    # Saved options reach the running source (the entry reloaded).
-    config = entry.runtime_data.runtime.source.config
+    assert entry.options["zones"] == "0,0 1,0 1,0.5; 0,0.5 0.5,0.5 0.5,1"
+    assert entry.options["sensitivity"] == 70 and entry.options["min_frames"] == 3
+    # Saved options reach the running camera (the entry reloaded).
+    runtime = entry.runtime_data.runtime
+    settings = runtime.watcher.settings
+    assert (settings.sensitivity, settings.min_frames, settings.cooldown) == (70, 3, 20.0)
+    assert len(settings.zones) == 2
+    assert runtime.source.config.analysis_fps == 4
     if kind == "rtsp":
-        assert config.rtsp_transport == "udp"
-    else:
-        assert config.snapshot_interval == 2.5
+        assert runtime.source.config.rtsp_transport == "udp"
+    elif kind == "snapshot":
+        assert runtime.source.config.snapshot_interval == 2.5
     await _unload_all(hass)
-
-
-async def test_no_options_for_kinds_without_any(hass: HomeAssistant) -> None:
-    entry = MockConfigEntry(domain=DOMAIN, unique_id="demo", data={CONF_KIND: "demo"})
-    entry.add_to_hass(hass)
-    assert not entry.supports_options

@@ -5,14 +5,22 @@ from __future__ import annotations
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN
 from .data import PrivacyCamConfigEntry, PrivacyCamData
 from .engine import ErrorKind, SourceError, create_source
-from .runtime import CameraRuntime
-from .source_config import async_build_source_config
+from .runtime import STATE_VERSION, CameraRuntime
+from .source_config import async_build_source_config, motion_settings
 
-PLATFORMS: list[Platform] = [Platform.CAMERA]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.CAMERA,
+    Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -> bool:
@@ -31,7 +39,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -
             translation_key="camera_not_ready",
             translation_placeholders={"error": err.message},
         ) from err
-    runtime = CameraRuntime(hass, entry, source)
+    runtime = CameraRuntime(hass, entry, source, motion_settings(entry.options))
+    # Privacy mode is known before the first frame could be pulled.
+    await runtime.async_load_flags()
     entry.runtime_data = PrivacyCamData(runtime=runtime)
     await runtime.async_start()
 
@@ -49,3 +59,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) 
     if unload_ok:
         await entry.runtime_data.runtime.async_unload()
     return unload_ok
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -> None:
+    """Forget the camera's stored switches."""
+    await Store(hass, STATE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()

@@ -42,11 +42,6 @@ class PrivacyCamCamera(PrivacyCamEntity, Camera):
         self._attr_supported_features = features
 
     @property
-    def available(self) -> bool:
-        # A camera the user turned off is off, not broken.
-        return self.runtime.available or not self.runtime.is_on
-
-    @property
     def is_on(self) -> bool:
         return self.runtime.is_on
 
@@ -78,8 +73,13 @@ class PrivacyCamCamera(PrivacyCamEntity, Camera):
             request, self.async_camera_image, "image/jpeg", self.frame_interval
         )
 
+    @property
+    def extra_state_attributes(self) -> dict[str, bool]:
+        return {"privacy_mode": self.runtime.flags.privacy_mode}
+
     async def async_turn_off(self) -> None:
-        await self.runtime.async_stop()
+        """Turning the camera off is privacy mode: no frame is pulled at all."""
+        await self.runtime.async_set_flag("privacy_mode", True)
 
     async def async_turn_on(self) -> None:
-        await self.runtime.async_start()
+        await self.runtime.async_set_flag("privacy_mode", False)

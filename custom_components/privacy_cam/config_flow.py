@@ -33,10 +33,17 @@ from homeassistant.helpers.selector import (
 )
 
 from .const import (
+    CONF_COOLDOWN,
+    CONF_DETECT_FPS,
     CONF_ENTITY_ID,
     CONF_KIND,
+    CONF_MASKS,
+    CONF_MIN_FRAMES,
+    CONF_MIN_SIZE,
     CONF_RTSP_TRANSPORT,
+    CONF_SENSITIVITY,
     CONF_SNAPSHOT_INTERVAL,
+    CONF_ZONES,
     DEFAULT_RTSP_TRANSPORT,
     DEFAULT_SNAPSHOT_INTERVAL,
     DEMO_UNIQUE_ID,
@@ -51,7 +58,9 @@ from .const import (
 )
 from .engine import ErrorKind, SourceError, probe
 from .engine.factory import URL_SCHEMES
+from .engine.motion import MotionSettings
 from .engine.urls import normalise_url, split_credentials, validate_url
+from .engine.zones import POLYGON_HELP, PolygonError, format_polygons, parse_polygons
 from .source_config import async_build_source_config
 
 _LOGGER = logging.getLogger(__name__)
@@ -261,14 +270,30 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> PrivacyCamOptionsFlow:
         return PrivacyCamOptionsFlow()
 
-    @classmethod
-    @callback
-    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
-        return bool(_options_fields(config_entry.data[CONF_KIND]))
+
+def _number(low: float, high: float, step: float, unit: str | None = None) -> NumberSelector:
+    config = NumberSelectorConfig(min=low, max=high, step=step, mode=NumberSelectorMode.BOX)
+    if unit:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
 
 
-def _options_fields(kind: str) -> dict[vol.Marker, Any]:
-    fields: dict[vol.Marker, Any] = {}
+POLYGON_SELECTOR = TextSelector(TextSelectorConfig(multiline=True))
+
+
+def _options_schema(kind: str) -> vol.Schema:
+    defaults = MotionSettings()
+    fields: dict[vol.Marker, Any] = {
+        vol.Required(CONF_SENSITIVITY, default=defaults.sensitivity): NumberSelector(
+            NumberSelectorConfig(min=1, max=100, step=1, mode=NumberSelectorMode.SLIDER)
+        ),
+        vol.Required(CONF_MIN_SIZE, default=defaults.min_size): _number(0, 50, 0.05, "%"),
+        vol.Required(CONF_DETECT_FPS, default=defaults.detect_fps): _number(0.5, 15, 0.5, "fps"),
+        vol.Required(CONF_COOLDOWN, default=defaults.cooldown): _number(0, 600, 1, "s"),
+        vol.Required(CONF_MIN_FRAMES, default=defaults.min_frames): _number(1, 20, 1),
+        vol.Optional(CONF_ZONES, default=""): POLYGON_SELECTOR,
+        vol.Optional(CONF_MASKS, default=""): POLYGON_SELECTOR,
+    }
     if kind == KIND_RTSP:
         fields[vol.Required(CONF_RTSP_TRANSPORT, default=DEFAULT_RTSP_TRANSPORT)] = SelectSelector(
             SelectSelectorConfig(
@@ -278,28 +303,37 @@ def _options_fields(kind: str) -> dict[vol.Marker, Any]:
             )
         )
     if kind in (KIND_SNAPSHOT, KIND_CAMERA_ENTITY):
-        fields[vol.Required(CONF_SNAPSHOT_INTERVAL, default=DEFAULT_SNAPSHOT_INTERVAL)] = (
-            NumberSelector(
-                NumberSelectorConfig(
-                    min=0.2,
-                    max=60,
-                    step=0.1,
-                    unit_of_measurement="s",
-                    mode=NumberSelectorMode.BOX,
-                )
-            )
+        fields[vol.Required(CONF_SNAPSHOT_INTERVAL, default=DEFAULT_SNAPSHOT_INTERVAL)] = _number(
+            0.2, 60, 0.1, "s"
         )
-    return fields
+    return vol.Schema(fields)
 
 
 class PrivacyCamOptionsFlow(OptionsFlowWithReload):
-    """Per-camera options; saving reloads the camera."""
+    """Per-camera options: detection settings, zones and masks; saving reloads the camera."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        placeholders = {"format": POLYGON_HELP, "details": ""}
         if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        schema = vol.Schema(_options_fields(self.config_entry.data[CONF_KIND]))
+            cleaned = dict(user_input)
+            for key in (CONF_ZONES, CONF_MASKS):
+                try:
+                    # Store them as the user can read them back.
+                    cleaned[key] = format_polygons(parse_polygons(cleaned.get(key, "")))
+                except PolygonError as err:
+                    errors[key] = "invalid_polygon"
+                    placeholders["details"] = str(err)
+            for key in (CONF_SENSITIVITY, CONF_MIN_FRAMES):
+                cleaned[key] = int(cleaned[key])
+            if not errors:
+                return self.async_create_entry(data=cleaned)
+        schema = _options_schema(self.config_entry.data[CONF_KIND])
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input if user_input is not None else self.config_entry.options
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
         )

@@ -26,3 +26,26 @@ DEMO_UNIQUE_ID: Final = "demo"
 
 # A camera down this long gets a repair issue; short blips only get a log line.
 UNREACHABLE_ISSUE_DELAY: Final = 300
+
+# Motion detection options (the engine's MotionSettings fields).
+CONF_SENSITIVITY: Final = "sensitivity"
+CONF_MIN_SIZE: Final = "min_size"
+CONF_DETECT_FPS: Final = "detect_fps"
+CONF_ZONES: Final = "zones"
+CONF_MASKS: Final = "masks"
+CONF_COOLDOWN: Final = "cooldown"
+CONF_MIN_FRAMES: Final = "min_frames"
+MOTION_OPTIONS: Final = (
+    CONF_SENSITIVITY,
+    CONF_MIN_SIZE,
+    CONF_DETECT_FPS,
+    CONF_ZONES,
+    CONF_MASKS,
+    CONF_COOLDOWN,
+    CONF_MIN_FRAMES,
+)
+
+# Event types: entity event types and, prefixed with the domain, bus events.
+EVENT_MOTION_STARTED: Final = "motion_started"
+EVENT_MOTION_ENDED: Final = "motion_ended"
+EVENT_ALARM: Final = "alarm"

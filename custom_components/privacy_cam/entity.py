@@ -34,5 +34,10 @@ class PrivacyCamEntity(Entity):
             model=MODELS[entry.data[CONF_KIND]],
         )
 
+    @property
+    def available(self) -> bool:
+        # In privacy mode the camera is off on purpose, not broken.
+        return self.runtime.available or not self.runtime.is_on
+
     async def async_added_to_hass(self) -> None:
         self.async_on_remove(self.runtime.async_add_listener(self.async_write_ha_state))

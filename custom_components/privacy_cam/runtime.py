@@ -1,37 +1,84 @@
-"""One camera at run time: owns the engine source and bridges it to the event loop."""
+"""One camera at run time: owns the engine source and motion worker, bridges them to HA."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
 
-from .const import CONF_KIND, DOMAIN, UNREACHABLE_ISSUE_DELAY, URL_KINDS
+from .const import (
+    CONF_KIND,
+    DOMAIN,
+    EVENT_ALARM,
+    EVENT_MOTION_ENDED,
+    EVENT_MOTION_STARTED,
+    UNREACHABLE_ISSUE_DELAY,
+    URL_KINDS,
+)
 from .engine import ErrorKind, Source, SourceError, SourceState
+from .engine.events import Change, MotionEvent
+from .engine.motion import MotionResult, MotionSettings
+from .engine.watcher import MotionWatcher
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
+STATE_VERSION = 1
+
+
+@dataclass(slots=True)
+class CameraFlags:
+    """User switches that must survive restarts (privacy mode before any frame)."""
+
+    motion_detection: bool = True
+    armed: bool = False
+    privacy_mode: bool = False
+
+
+type MotionListener = Callable[[str, dict[str, Any]], None]
 
 
 class CameraRuntime:
-    """Starts and stops the source, and turns its thread callbacks into loop state."""
+    """Starts and stops the camera, turns thread callbacks into loop state."""
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, source: Source) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        source: Source,
+        settings: MotionSettings,
+    ) -> None:
         self.hass = hass
         self.entry = entry
         self.source = source
+        self.watcher = MotionWatcher(source, settings, self._on_motion)
+        self.flags = CameraFlags()
         self.available = False
         self.last_error: SourceError | None = None
+        self.motion = False
+        self.alarm = False
+        self.last_motion: datetime | None = None
+        self.current_event: MotionEvent | None = None
+        self._alarm_event_id: str | None = None
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STATE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+        )
         self._listeners: list[CALLBACK_TYPE] = []
+        self._motion_listeners: list[MotionListener] = []
         self._issue_timer: CALLBACK_TYPE | None = None
         self._logged_down = False
-        self._closed = False
+        self._closed = True
         source.add_listener(self)
 
     @property
@@ -40,29 +87,93 @@ class CameraRuntime:
 
     @property
     def is_on(self) -> bool:
-        return self.source.running
+        """False in privacy mode: no frame is pulled at all."""
+        return not self.flags.privacy_mode
+
+    @property
+    def camera_entity_id(self) -> str | None:
+        return er.async_get(self.hass).async_get_entity_id(
+            "camera", DOMAIN, f"{self.entry.entry_id}_camera"
+        )
 
     @callback
     def async_add_listener(self, update: CALLBACK_TYPE) -> Callable[[], None]:
         self._listeners.append(update)
         return lambda: self._listeners.remove(update)
 
+    @callback
+    def async_add_motion_listener(self, listener: MotionListener) -> Callable[[], None]:
+        self._motion_listeners.append(listener)
+        return lambda: self._motion_listeners.remove(listener)
+
+    # Life cycle ------------------------------------------------------------------------
+
+    async def async_load_flags(self) -> None:
+        if stored := await self._store.async_load():
+            self.flags = CameraFlags(
+                **{k: bool(v) for k, v in stored.items() if k in CameraFlags.__slots__}
+            )
+        self.watcher.enabled = self.flags.motion_detection
+
     async def async_start(self) -> None:
+        """Pull frames (never in privacy mode)."""
+        if self.flags.privacy_mode:
+            return
         self._closed = False
-        await self.hass.async_add_executor_job(self.source.start)
+        await self.hass.async_add_executor_job(self._start_threads)
         self._async_notify()
 
+    def _start_threads(self) -> None:
+        self.source.start()
+        self.watcher.start()
+
     async def async_stop(self) -> None:
-        """Stop pulling frames (turn off, unload); the thread ends within 2 s."""
+        """Stop pulling frames; threads end within 2 s and buffers are dropped."""
         self._closed = True
         self._async_cancel_issue_timer()
-        await self.hass.async_add_executor_job(self.source.stop)
+        await self.hass.async_add_executor_job(self._stop_threads)
         self.available = False
+        self._async_end_motion()
         self._async_notify()
+
+    def _stop_threads(self) -> None:
+        self.watcher.stop()
+        self.source.stop()
 
     async def async_unload(self) -> None:
         await self.async_stop()
+        await self._store.async_save(self._flags_dict())
         ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+
+    # User switches -------------------------------------------------------------------
+
+    async def async_set_flag(self, name: str, value: bool) -> None:
+        setattr(self.flags, name, value)
+        await self._store.async_save(self._flags_dict())
+        if name == "privacy_mode":
+            if value:
+                await self.async_stop()
+            else:
+                await self.async_start()
+        elif name == "motion_detection":
+            await self.hass.async_add_executor_job(self.watcher.set_enabled, value)
+        elif name == "armed" and not value and self.alarm:
+            # Disarming silences a running alarm at once.
+            self.alarm = False
+            self._alarm_event_id = None
+        self._async_notify()
+
+    def _flags_dict(self) -> dict[str, Any]:
+        return {
+            "motion_detection": self.flags.motion_detection,
+            "armed": self.flags.armed,
+            "privacy_mode": self.flags.privacy_mode,
+        }
+
+    @callback
+    def async_update_settings(self, settings: MotionSettings) -> None:
+        self.watcher.update_settings(settings)
+        self._async_notify()
 
     # Source thread -> loop ---------------------------------------------------------
 
@@ -131,7 +242,61 @@ class CameraRuntime:
             self._issue_timer()
             self._issue_timer = None
 
+    # Motion worker thread -> loop ------------------------------------------------------
+
+    def _on_motion(self, change: Change, event: MotionEvent, result: MotionResult | None) -> None:
+        """Called on the motion thread; only starts and ends cross to the loop."""
+        if change is not Change.UPDATED:
+            self.hass.loop.call_soon_threadsafe(self._async_on_motion, change, event)
+
+    @callback
+    def _async_on_motion(self, change: Change, event: MotionEvent) -> None:
+        if change is Change.STARTED:
+            if self._closed:
+                return
+            self.current_event = event
+            self.motion = True
+            self.last_motion = _wall(event.start)
+            self._fire(EVENT_MOTION_STARTED, event)
+            if self.flags.armed and self.flags.motion_detection:
+                self.alarm = True
+                self._alarm_event_id = event.id
+                self._fire(EVENT_ALARM, event)
+        elif change is Change.ENDED and self.current_event is event:
+            self._async_end_motion()
+        self._async_notify()
+
+    @callback
+    def _async_end_motion(self) -> None:
+        event, self.current_event = self.current_event, None
+        self.motion = False
+        if event is None:
+            return
+        self.last_motion = _wall(event.last_motion)
+        if self._alarm_event_id == event.id:
+            self.alarm = False
+            self._alarm_event_id = None
+        self._fire(EVENT_MOTION_ENDED, event)
+
+    @callback
+    def _fire(self, event_type: str, event: MotionEvent) -> None:
+        data: dict[str, Any] = {
+            "entity_id": self.camera_entity_id,
+            "camera": self.entry.title,
+            "event_id": event.id,
+            "score": round(event.peak_score, 3),
+            "box": [round(v, 4) for v in event.box],
+        }
+        self.hass.bus.async_fire(f"{DOMAIN}_{event_type}", data)
+        for listener in list(self._motion_listeners):
+            listener(event_type, data)
+
     @callback
     def _async_notify(self) -> None:
         for update in list(self._listeners):
             update()
+
+
+def _wall(monotonic: float) -> datetime:
+    """Wall-clock time of a monotonic timestamp from the engine."""
+    return dt_util.utcnow() - timedelta(seconds=max(0.0, time.monotonic() - monotonic))

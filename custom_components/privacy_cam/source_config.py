@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
 from .const import (
+    CONF_DETECT_FPS,
     CONF_ENTITY_ID,
     CONF_KIND,
     CONF_RTSP_TRANSPORT,
@@ -19,8 +20,10 @@ from .const import (
     DEFAULT_RTSP_TRANSPORT,
     DEFAULT_SNAPSHOT_INTERVAL,
     KIND_CAMERA_ENTITY,
+    MOTION_OPTIONS,
 )
 from .engine import ErrorKind, SourceConfig, SourceError
+from .engine.motion import MotionSettings
 
 FETCH_TIMEOUT = 10.0
 
@@ -52,6 +55,7 @@ async def async_build_source_config(
         "kind": kind,
         "rtsp_transport": options.get(CONF_RTSP_TRANSPORT, DEFAULT_RTSP_TRANSPORT),
         "snapshot_interval": options.get(CONF_SNAPSHOT_INTERVAL, DEFAULT_SNAPSHOT_INTERVAL),
+        "analysis_fps": float(options.get(CONF_DETECT_FPS, MotionSettings().detect_fps)),
     }
     if kind == KIND_CAMERA_ENTITY:
         entity_id = data[CONF_ENTITY_ID]
@@ -69,3 +73,8 @@ async def async_build_source_config(
         password=data.get(CONF_PASSWORD) or None,
         verify_ssl=data.get(CONF_VERIFY_SSL, True),
     )
+
+
+def motion_settings(options: Mapping[str, Any]) -> MotionSettings:
+    """Detector settings from entry options (validated when they were saved)."""
+    return MotionSettings.from_dict({k: v for k, v in options.items() if k in MOTION_OPTIONS})

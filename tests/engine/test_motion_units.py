@@ -95,7 +95,12 @@ def test_labels_agree_between_paths() -> None:
 def test_detector_basics() -> None:
     rng = np.random.default_rng(2)
     background = rng.integers(40, 200, (240, 320), dtype=np.uint8)
-    detector = MotionDetector(MotionSettings(detect_fps=5))
+    for use_opencv in (False, True):
+        _basics(background, use_opencv)
+
+
+def _basics(background: np.ndarray, use_opencv: bool) -> None:
+    detector = MotionDetector(MotionSettings(detect_fps=5), use_opencv=use_opencv)
     assert detector.detect(background).recalibrated
     for _ in range(6):
         assert not detector.detect(background).motion
@@ -179,3 +184,33 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     garbage.write_bytes(b"\x00" * 1000)
     assert main(["detect", str(garbage)]) == 1
     assert "cannot analyse" in capsys.readouterr().err
+
+
+def test_module_entry_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m custom_components.privacy_cam.engine` runs the CLI."""
+    import runpy
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["engine", "detect", str(tmp_path / "none.mp4")])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_module("custom_components.privacy_cam.engine", run_name="__main__")
+    assert exit_info.value.code == 2
+    assert "no such video" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("use_opencv", [False, True])
+def test_lamp_on_plain_wall_is_lighting(use_opencv: bool) -> None:
+    """A textureless wall lit up at once (15% of the frame) is not motion."""
+    rng = np.random.default_rng(4)
+    scene = rng.integers(60, 180, (120, 214)).astype(np.uint8)
+    scene[10:60, 20:110] = 70  # a plain wall: nothing to compare texture with
+    detector = MotionDetector(use_opencv=use_opencv)
+    for _ in range(8):
+        detector.detect(scene)
+    lit = scene.copy()
+    lit[10:60, 20:110] = 150
+    results = [detector.detect(lit) for _ in range(10)]
+    assert not any(r.motion for r in results)
+    assert results[0].lighting

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 type GrayImage = npt.NDArray[np.uint8]
 
-DEFAULT_ANALYSIS_HEIGHT = 180
+DEFAULT_ANALYSIS_HEIGHT = 120  # what motion detection works on
 
 
 @dataclass(frozen=True, slots=True)

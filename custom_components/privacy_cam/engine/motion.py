@@ -260,7 +260,7 @@ class MotionDetector:
         self._allowed = zones & ~masked
         # A sparse grid of unmasked pixels for the global lighting fit.
         grid = np.zeros((height, width), bool)
-        grid[1::3, 1::3] = True
+        grid[2::4, 2::4] = True
         self._samples = np.flatnonzero(grid & self._unmasked)
 
     def _calibrate(self, frame: FloatImage, previous: FloatImage | None = None) -> _Model:
@@ -281,11 +281,17 @@ class MotionDetector:
             return 1.0, 0.0
         bg = background.ravel()[samples]
         fr = frame.ravel()[samples]
-        gain, offset = _linear_fit(bg, fr)
-        # Refit without the pixels that moved, so a person does not tilt the fit.
-        residual = np.abs(fr - (bg * gain + offset))
-        keep = residual < max(self.settings.threshold, 3.0 * float(np.median(residual)) + 1.0)
-        if np.count_nonzero(keep) >= 16:
+        # Robust: start from the median shift (what most pixels did), keep the
+        # pixels that agree, fit gain and offset on those, and repeat. A person
+        # or a lit wall does not tilt the fit; a global exposure step is found.
+        gain, offset = 1.0, float(np.median(fr - bg))
+        floor = self.settings.threshold
+        for _ in range(2):
+            residual = fr - (bg * gain + offset)
+            spread = float(np.median(np.abs(residual))) * 1.4826
+            keep = np.abs(residual) < max(floor, 3.0 * spread)
+            if np.count_nonzero(keep) < 16:
+                break
             gain, offset = _linear_fit(bg[keep], fr[keep])
         return gain, offset
 

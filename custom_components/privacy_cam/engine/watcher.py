@@ -1,0 +1,96 @@
+"""The motion worker: takes analysis frames from a source and reports event changes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from .events import Change, EventTracker, MotionEvent
+from .motion import MotionDetector, MotionResult, MotionSettings
+from .source import Source
+
+_LOGGER = logging.getLogger(__name__)
+
+type EventCallback = Callable[[Change, MotionEvent, MotionResult | None], None]
+
+
+class MotionWatcher:
+    """Runs detection in its own thread so a slow frame never stalls the camera reader."""
+
+    def __init__(self, source: Source, settings: MotionSettings, callback: EventCallback) -> None:
+        self.source = source
+        self.detector = MotionDetector(settings)
+        self.tracker = EventTracker(settings.min_frames, settings.cooldown)
+        self.callback = callback
+        self.enabled = True
+        self.last_result: MotionResult | None = None
+        self.frames_analysed = 0
+        self.detect_seconds = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def settings(self) -> MotionSettings:
+        return self.detector.settings
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="privacy_cam_motion", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.close_event()
+
+    def update_settings(self, settings: MotionSettings) -> None:
+        with self._lock:
+            self.detector.update_settings(settings)
+            self.tracker.min_frames = settings.min_frames
+            self.tracker.cooldown = settings.cooldown
+
+    def set_enabled(self, enabled: bool) -> None:
+        with self._lock:
+            self.enabled = enabled
+            if not enabled:
+                self.detector.reset()  # relearn the scene when turned back on
+        if not enabled:
+            self.close_event()
+
+    def close_event(self) -> None:
+        """End an open event now (detection off, privacy mode, unload)."""
+        with self._lock:
+            event = self.tracker.close(time.monotonic())
+        if event is not None:
+            self._notify(Change.ENDED, event, None)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            frame = self.source.frames.get(0.5)
+            with self._lock:
+                if frame is None or not self.enabled:
+                    # Still end an event whose cooldown ran out while no frames came.
+                    change = self.tracker.update(time.monotonic(), MotionResult(False))
+                    result = None
+                else:
+                    started = time.perf_counter()
+                    result = self.detector.detect(frame.gray)
+                    change = self.tracker.update(frame.time, result, frame.gray)
+                    self.detect_seconds += time.perf_counter() - started
+                    self.frames_analysed += 1
+                    self.last_result = result
+            if change is not None:
+                self._notify(change[0], change[1], result)
+
+    def _notify(self, change: Change, event: MotionEvent, result: MotionResult | None) -> None:
+        try:
+            self.callback(change, event, result)
+        except Exception:  # a broken consumer must not stop detection
+            _LOGGER.exception("Motion callback failed")

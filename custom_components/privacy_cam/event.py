@@ -1,0 +1,46 @@
+"""Event entity: motion_started, motion_ended and alarm, for automations and the logbook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.event import EventDeviceClass, EventEntity
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import EVENT_ALARM, EVENT_MOTION_ENDED, EVENT_MOTION_STARTED
+from .data import PrivacyCamConfigEntry
+from .entity import PrivacyCamEntity
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PrivacyCamConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    async_add_entities([MotionEventEntity(entry)])
+
+
+class MotionEventEntity(PrivacyCamEntity, EventEntity):
+    _attr_device_class = EventDeviceClass.MOTION
+    _attr_translation_key = "motion"
+
+    def __init__(self, entry: PrivacyCamConfigEntry) -> None:
+        super().__init__(entry, "motion_event")
+        self._attr_event_types = [EVENT_MOTION_STARTED, EVENT_MOTION_ENDED, EVENT_ALARM]
+
+    @property
+    def available(self) -> bool:
+        return True
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(self.runtime.async_add_motion_listener(self._async_handle))
+
+    @callback
+    def _async_handle(self, event_type: str, data: dict[str, Any]) -> None:
+        attributes = {k: v for k, v in data.items() if k in ("event_id", "score", "box")}
+        self._trigger_event(event_type, attributes)
+        self.async_write_ha_state()

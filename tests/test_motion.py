@@ -1,0 +1,224 @@
+"""Motion and alarm entities on the live demo camera (real frames, real detector)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
+from homeassistant.core import Event, HomeAssistant, State, callback
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    mock_restore_cache_with_extra_data,
+)
+
+from custom_components.privacy_cam.const import CONF_KIND, DOMAIN
+
+MOTION = "binary_sensor.garden_motion"
+ALARM = "binary_sensor.garden_alarm"
+ARMED = "switch.garden_armed"
+DETECTION = "switch.garden_motion_detection"
+PRIVACY = "switch.garden_privacy_mode"
+SENSITIVITY = "number.garden_sensitivity"
+LAST_MOTION = "sensor.garden_last_motion"
+EVENT = "event.garden_motion"
+
+
+async def _setup(hass: HomeAssistant, options: dict[str, Any] | None = None) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Garden",
+        unique_id="demo",
+        data={CONF_KIND: "demo"},
+        options=options or {},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def _wait_state(hass: HomeAssistant, entity_id: str, state: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        current = hass.states.get(entity_id)
+        if current is not None and current.state == state:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{entity_id} stayed {hass.states.get(entity_id)}")
+
+
+async def _switch(hass: HomeAssistant, entity_id: str, on: bool) -> None:
+    await hass.services.async_call(
+        "switch", "turn_on" if on else "turn_off", {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )
+
+
+async def test_entities_are_created(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    registry = er.async_get(hass)
+    for entity_id in (MOTION, ALARM, ARMED, DETECTION, PRIVACY, SENSITIVITY, LAST_MOTION, EVENT):
+        entity = registry.async_get(entity_id)
+        assert entity is not None, entity_id
+        assert entity.unique_id.startswith(entry.entry_id)
+    motion = hass.states.get(MOTION)
+    assert motion is not None and motion.attributes["device_class"] == "motion"
+    assert hass.states.get(ARMED).state == STATE_OFF  # type: ignore[union-attr]
+    assert hass.states.get(DETECTION).state == STATE_ON  # type: ignore[union-attr]
+    assert hass.states.get(SENSITIVITY).state == "50.0"  # type: ignore[union-attr]
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_walker_triggers_motion_and_alarm(hass: HomeAssistant) -> None:
+    """The demo walker appears at 3 s: motion, then an alarm because we armed first."""
+    bus_events: list[Event] = []
+    for name in ("motion_started", "motion_ended", "alarm"):
+        hass.bus.async_listen(f"{DOMAIN}_{name}", bus_events.append)
+    latencies: list[float] = []
+    entry = await _setup(hass)
+    runtime = entry.runtime_data.runtime
+
+    @callback
+    def on_change(event: Event) -> None:
+        new: State | None = event.data["new_state"]
+        if new is not None and new.entity_id == MOTION and new.state == STATE_ON:
+            assert runtime.current_event is not None
+            # The frame that confirmed the event arrived at last_motion (monotonic).
+            latencies.append(time.monotonic() - runtime.current_event.last_motion)
+
+    hass.bus.async_listen("state_changed", on_change)
+    await _switch(hass, ARMED, True)
+    await _wait_state(hass, MOTION, STATE_ON, seconds=10)
+    await hass.async_block_till_done()
+    assert hass.states.get(ALARM).state == STATE_ON  # type: ignore[union-attr]
+    assert latencies and latencies[0] < 0.1
+    started = [e for e in bus_events if e.event_type == f"{DOMAIN}_motion_started"]
+    alarms = [e for e in bus_events if e.event_type == f"{DOMAIN}_alarm"]
+    assert len(started) == 1 and len(alarms) == 1
+    data = started[0].data
+    assert data["entity_id"] == "camera.garden" and data["camera"] == "Garden"
+    assert data["event_id"] == alarms[0].data["event_id"]
+    assert data["score"] > 0 and len(data["box"]) == 4
+    event_state = hass.states.get(EVENT)
+    assert event_state is not None and event_state.attributes["event_type"] == "alarm"
+    last = hass.states.get(LAST_MOTION)
+    assert last is not None
+    assert abs((datetime.fromisoformat(last.state) - datetime.now(UTC)).total_seconds()) < 10
+
+    # Turning detection off ends the event (and its alarm) at once.
+    await _switch(hass, DETECTION, False)
+    await hass.async_block_till_done()
+    assert hass.states.get(MOTION).state == STATE_OFF  # type: ignore[union-attr]
+    assert hass.states.get(ALARM).state == STATE_OFF  # type: ignore[union-attr]
+    assert [e.event_type for e in bus_events][-1] == f"{DOMAIN}_motion_ended"
+    assert hass.states.get(EVENT).attributes["event_type"] == "motion_ended"  # type: ignore[union-attr]
+    await _switch(hass, DETECTION, True)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_disarming_silences_alarm(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    await _switch(hass, ARMED, True)
+    await _wait_state(hass, ALARM, STATE_ON, seconds=10)
+    await _switch(hass, ARMED, False)
+    assert hass.states.get(ALARM).state == STATE_OFF  # type: ignore[union-attr]
+    assert hass.states.get(MOTION).state == STATE_ON  # type: ignore[union-attr]
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_no_alarm_when_not_armed(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    await _wait_state(hass, MOTION, STATE_ON, seconds=10)
+    assert hass.states.get(ALARM).state == STATE_OFF  # type: ignore[union-attr]
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_motion_ends_after_cooldown(hass: HomeAssistant) -> None:
+    """Cooldown 1 s: the walker leaves at 10 s, motion is off shortly after."""
+    entry = await _setup(hass, {"cooldown": 1, "sensitivity": 50})
+    await _wait_state(hass, MOTION, STATE_ON, seconds=10)
+    await _wait_state(hass, MOTION, STATE_OFF, seconds=12)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_privacy_mode_stops_everything_and_survives_reload(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    runtime = entry.runtime_data.runtime
+    await _switch(hass, ARMED, True)
+    await _switch(hass, PRIVACY, True)
+    assert not runtime.source.running
+    assert runtime.source.still_jpeg() is None  # buffers dropped
+    camera = hass.states.get("camera.garden")
+    assert camera is not None and camera.attributes["privacy_mode"] is True
+    assert camera.state == "idle"
+    assert hass.states.get(MOTION).state == STATE_OFF  # type: ignore[union-attr]
+
+    # After a reload (as after a restart) privacy mode holds: no frame is pulled.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    runtime = entry.runtime_data.runtime
+    assert runtime.flags.privacy_mode and runtime.flags.armed
+    assert not runtime.source.running
+    assert hass.states.get(PRIVACY).state == STATE_ON  # type: ignore[union-attr]
+    assert hass.states.get(ARMED).state == STATE_ON  # type: ignore[union-attr]
+
+    # The camera's own on/off is the same switch.
+    await hass.services.async_call(
+        "camera", "turn_on", {ATTR_ENTITY_ID: "camera.garden"}, blocking=True
+    )
+    assert runtime.source.running
+    assert hass.states.get(PRIVACY).state == STATE_OFF  # type: ignore[union-attr]
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_remove(entry.entry_id)
+
+
+async def test_sensitivity_applies_live_without_reload(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    runtime = entry.runtime_data.runtime
+    await hass.services.async_call(
+        "number", "set_value", {ATTR_ENTITY_ID: SENSITIVITY, "value": 80}, blocking=True
+    )
+    assert entry.runtime_data.runtime is runtime  # no reload
+    assert runtime.watcher.settings.sensitivity == 80
+    assert entry.options["sensitivity"] == 80
+    assert hass.states.get(SENSITIVITY).state == "80.0"  # type: ignore[union-attr]
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_last_motion_is_restored(hass: HomeAssistant) -> None:
+    when = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State(LAST_MOTION, when.isoformat()),
+                {
+                    "native_value": {
+                        "__type": "<class 'datetime.datetime'>",
+                        "isoformat": when.isoformat(),
+                    },
+                    "native_unit_of_measurement": None,
+                },
+            )
+        ],
+    )
+    entry = await _setup(hass)
+    await hass.async_block_till_done()
+    state = hass.states.get(LAST_MOTION)
+    assert state is not None and datetime.fromisoformat(state.state) == when
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("privacy", [True])
+async def test_setup_in_privacy_mode_pulls_no_frame(hass: HomeAssistant, privacy: bool) -> None:
+    entry = await _setup(hass)
+    await _switch(hass, PRIVACY, privacy)
+    await hass.config_entries.async_unload(entry.entry_id)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    runtime = entry.runtime_data.runtime
+    assert runtime.source.stats.frames == 0 and not runtime.source.running
+    await hass.config_entries.async_unload(entry.entry_id)
