@@ -1,6 +1,11 @@
-"""python -m bench: print the benchmark tables (run through scripts/bench)."""
+"""python -m bench [sources|motion]: print the benchmark tables (run through scripts/bench)."""
 
-from . import sources
+import sys
 
-if __name__ == "__main__":
+from . import motion, sources
+
+wanted = set(sys.argv[1:]) or {"sources", "motion"}
+if "sources" in wanted:
     sources.print_table(sources.run())
+if "motion" in wanted:
+    motion.print_table(motion.run())

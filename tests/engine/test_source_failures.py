@@ -216,3 +216,21 @@ def test_rtsp_transport_options() -> None:
     assert udp._open_options()["rtsp_transport"] == "udp"
     assert "rtsp_flags" not in udp._open_options()
     assert "rtsp_transport" not in AvSource(SourceConfig(kind="file", url="/x"))._open_options()
+
+
+def test_snapshot_cut_off_mid_image(http_camera: HttpCamera) -> None:
+    with pytest.raises(SourceError) as err:
+        probe(SourceConfig(kind="snapshot", url=http_camera.url("/snapshot_truncated")))
+    assert err.value.kind in (ErrorKind.CANNOT_CONNECT, ErrorKind.NO_VIDEO)
+
+
+def test_stop_while_mjpeg_camera_hangs(http_camera: HttpCamera) -> None:
+    """Blocked in a read on a frozen camera: stop() still returns at once."""
+    source = create_source(SourceConfig(kind="mjpeg", url=http_camera.url("/mjpeg_hang")))
+    source.start()
+    source.wait_ready(5)
+    time.sleep(0.3)  # now blocked waiting for the next part
+    started = time.monotonic()
+    assert source.stop()
+    assert time.monotonic() - started < 0.5
+    assert source.stats.reconnects == 0  # stopping is not a failure

@@ -82,9 +82,11 @@ class HttpCamera:
             "/mjpeg_digest": self._digest(self._mjpeg),
             "/mjpeg_dies": self._mjpeg_dies,
             "/mjpeg_garbage": self._mjpeg_garbage,
+            "/mjpeg_hang": self._mjpeg_hang,
             "/snapshot": self._snapshot,
             "/snapshot_basic": self._basic(self._snapshot),
             "/snapshot_garbage": self._snapshot_garbage,
+            "/snapshot_truncated": self._snapshot_truncated,
             "/html": self._html,
             "/error": self._error,
         }
@@ -194,6 +196,21 @@ class HttpCamera:
         await asyncio.sleep(0.5)
         return response
 
+    async def _mjpeg_hang(self, request: web.Request) -> web.StreamResponse:
+        """One frame, then silence with the connection open (a frozen camera)."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "multipart/x-mixed-replace; boundary=--myboundary"}
+        )
+        await response.prepare(request)
+        image = self.frames[0]
+        head = f"--myboundary\r\nContent-Type: image/jpeg\r\nContent-Length: {len(image)}\r\n"
+        await response.write(head.encode() + b"\r\n" + image + b"\r\n")
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            pass
+        return response
+
     async def _snapshot(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(request.path)
         index = len(self.requests) % len(self.frames)
@@ -201,6 +218,18 @@ class HttpCamera:
 
     async def _snapshot_garbage(self, request: web.Request) -> web.StreamResponse:
         return web.Response(body=b"\xff\xd8" + os.urandom(500), content_type="image/jpeg")
+
+    async def _snapshot_truncated(self, request: web.Request) -> web.StreamResponse:
+        """Promises a whole JPEG, sends half, and hangs up."""
+        image = self.frames[0]
+        response = web.StreamResponse(
+            headers={"Content-Type": "image/jpeg", "Content-Length": str(len(image))}
+        )
+        await response.prepare(request)
+        await response.write(image[: len(image) // 2])
+        assert request.transport is not None
+        request.transport.close()
+        return response
 
     async def _html(self, request: web.Request) -> web.StreamResponse:
         return web.Response(text="<html>login</html>", content_type="text/html")

@@ -139,15 +139,13 @@ class MjpegSource(_HttpSource):
                 raise SourceError(
                     ErrorKind.NO_VIDEO, f"not an MJPEG stream (Content-Type {content_type[:60]!r})"
                 )
+            # stop() shuts the socket down, which ends this loop at once.
             for part in iter_parts(response, boundary):
-                if self._stopping:
-                    return
                 if not part.startswith(JPEG_SOI):
                     raise SourceError(ErrorKind.NO_VIDEO, "stream part is not a JPEG image")
                 self._handle_image(part, time.monotonic())
         except (OSError, http.client.HTTPException) as err:
-            if not self._stopping:
-                raise http_error(err, self.config) from None
+            raise http_error(err, self.config) from None  # ignored by _run when stopping
         finally:
             self._close_response(response)
 
@@ -162,7 +160,13 @@ class SnapshotSource(_HttpSource):
     def _fetch_url(self) -> bytes:
         response = self._open()
         try:
-            return response.read(MAX_PART_BYTES)
+            data = response.read(MAX_PART_BYTES + 1)
+            if len(data) > MAX_PART_BYTES:
+                raise SourceError(ErrorKind.NO_VIDEO, "the picture is too large")
+            if response.length:
+                # FFmpeg would decode half a JPEG; its missing half would look like motion.
+                raise SourceError(ErrorKind.CANNOT_CONNECT, "the picture was cut off")
+            return data
         except (OSError, http.client.HTTPException) as err:
             raise http_error(err, self.config) from None
         finally:
@@ -173,8 +177,6 @@ class SnapshotSource(_HttpSource):
         next_poll = time.monotonic()
         while not self._stopping:
             data = self._fetch()
-            if self._stopping:
-                return
             self._handle_image(data, time.monotonic())
             next_poll = max(next_poll + interval, time.monotonic())
             self._stop.wait(max(0.0, next_poll - time.monotonic()))
