@@ -50,7 +50,29 @@ DASHBOARD = {
                     "camera_view": "live",
                     "name": "Demo camera (live)",
                 },
-                {"type": "entities", "title": "Demo camera", "entities": [DEMO_CAMERA]},
+                {
+                    "type": "entities",
+                    "title": "Demo camera",
+                    "entities": [
+                        "binary_sensor.demo_camera_motion",
+                        "binary_sensor.demo_camera_alarm",
+                        "switch.demo_camera_armed",
+                        "switch.demo_camera_privacy_mode",
+                        "switch.demo_camera_motion_detection",
+                        "number.demo_camera_sensitivity",
+                        "sensor.demo_camera_last_motion",
+                        "event.demo_camera_motion",
+                    ],
+                },
+                {
+                    "type": "history-graph",
+                    "title": "Motion",
+                    "hours_to_show": 1,
+                    "entities": [
+                        "binary_sensor.demo_camera_motion",
+                        "binary_sensor.demo_camera_alarm",
+                    ],
+                },
             ],
         }
     ],
@@ -91,9 +113,18 @@ async def bootstrap(config_dir: Path) -> None:
         await entries.async_save({"entries": [demo.as_storage_fragment]})
         print("dev_bootstrap: added the Privacy Cam demo camera")
 
-    dashboard: Store[dict] = Store(hass, 1, "lovelace")
-    if await dashboard.async_load() is None:
-        await dashboard.async_save({"config": DASHBOARD})
+    # HA 2026.2 moves the default dashboard from "lovelace" to "lovelace.lovelace" on
+    # first start; keep whichever holds our dashboard current, else seed the old key.
+    seeded = False
+    for key in ("lovelace.lovelace", "lovelace"):
+        dashboard: Store[dict] = Store(hass, 1, key)
+        stored = await dashboard.async_load()
+        if stored is not None:
+            seeded = True
+            if stored.get("config", {}).get("title") == DASHBOARD["title"]:
+                await dashboard.async_save({"config": DASHBOARD})
+    if not seeded:
+        await Store(hass, 1, "lovelace").async_save({"config": DASHBOARD})
 
     logging.getLogger("homeassistant.core").setLevel(logging.WARNING)
     await hass.async_stop()
