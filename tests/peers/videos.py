@@ -64,3 +64,35 @@ def jpeg_frames(count: int = 10, width: int = 320, height: int = 240) -> list[by
         rgb[height // 3 : height // 3 + 40, x : x + 40] = (250, 250, 250)
         images.append(encode_jpeg(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
     return images
+
+
+BITS = 10
+BLOCK = 32
+
+
+def make_numbered(path: Path, *, fps: int = 10, seconds: float = 20.0, gop: int = 10) -> Path:
+    """H.264 whose every frame carries its own number as a 10-bit barcode on top."""
+    width, height = BITS * BLOCK, 96
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps, 1))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.gop_size = gop
+        stream.options = {"preset": "ultrafast", "bframes": "0", "keyint_min": str(gop)}
+        for index in range(int(seconds * fps)):
+            luma = np.full((height, width), 60, np.uint8)
+            for bit in range(BITS):
+                if index >> bit & 1:
+                    luma[:BLOCK, bit * BLOCK : (bit + 1) * BLOCK] = 220
+            frame = av.VideoFrame.from_ndarray(luma, format="gray").reformat(format="yuv420p")
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def read_number(frame: av.VideoFrame) -> int:
+    """The frame number drawn by make_numbered."""
+    luma = frame.to_ndarray(format="gray")
+    return sum(1 << bit for bit in range(BITS) if luma[BLOCK // 2, bit * BLOCK + BLOCK // 2] > 140)

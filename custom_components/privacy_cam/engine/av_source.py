@@ -84,25 +84,27 @@ class AvSource(Source):
         codec = stream.codec_context
         rate = stream.average_rate or stream.guessed_rate
         keep_packets = codec.name == "h264"
+        extradata = codec.extradata
+        annexb: Any = None
+        if keep_packets and extradata and extradata[0] == 1:
+            # MP4-style (avcC) input, e.g. a replayed file: recordings want Annex B
+            # like RTSP sends, so convert packets and parameter sets once here.
+            annexb = av.BitStreamFilterContext("h264_mp4toannexb", stream)
+            extradata = avcc_to_annexb(extradata)
         info_set = False
         undecodable = 0
+        clock: tuple[float, float] | None = None  # (wall start, media start) for realtime
         for packet in container.demux(stream):
             if self._stopping:
                 return
             if packet.size == 0:
                 continue
+            if self.config.realtime and packet.pts is not None:
+                media = float(packet.pts * packet.time_base)
+                if clock is None:
+                    clock = (time.monotonic(), media)
+                self._stop.wait(max(0.0, clock[0] + media - clock[1] - time.monotonic()))
             now = time.monotonic()
-            if keep_packets and self._has_packet_callbacks():
-                self._emit_packet(
-                    EncodedPacket(
-                        bytes(packet),
-                        packet.pts,
-                        packet.dts,
-                        packet.time_base,
-                        packet.is_keyframe,
-                        time.time(),
-                    )
-                )
             try:
                 frames = packet.decode()
             except av.error.InvalidDataError:
@@ -111,6 +113,9 @@ class AvSource(Source):
             undecodable = 0 if frames else undecodable + 1
             if undecodable > MAX_UNDECODABLE:
                 raise SourceError(ErrorKind.NO_VIDEO, "no decodable video in the stream")
+            if keep_packets and self._has_packet_callbacks():
+                # After decoding: the Annex B filter takes the packet over.
+                self._emit_packets(packet, annexb)
             for frame in frames:
                 if not info_set:
                     self._set_info(
@@ -120,11 +125,39 @@ class AvSource(Source):
                             height=frame.height,
                             fps=float(rate) if rate else None,
                             time_base=stream.time_base,
-                            extradata=codec.extradata,
+                            extradata=extradata,
                         )
                     )
                     info_set = True
                 self._emit_frame(frame, now)
 
+    def _emit_packets(self, packet: Any, annexb: Any) -> None:
+        time_base = packet.time_base
+        wall = time.time()
+        for out in annexb.filter(packet) if annexb is not None else (packet,):
+            self._emit_packet(
+                EncodedPacket(bytes(out), out.pts, out.dts, time_base, out.is_keyframe, wall)
+            )
+
     def _has_packet_callbacks(self) -> bool:
         return bool(self._packet_callbacks)
+
+
+def avcc_to_annexb(extradata: bytes) -> bytes:
+    """SPS/PPS from an avcC record as start-code prefixed NAL units."""
+    out = bytearray()
+    try:
+        position = 6
+        for count_at in (5, None):
+            if count_at is None:
+                count = extradata[position]
+                position += 1
+            else:
+                count = extradata[count_at] & 0x1F
+            for _ in range(count):
+                size = int.from_bytes(extradata[position : position + 2], "big")
+                out += b"\x00\x00\x00\x01" + extradata[position + 2 : position + 2 + size]
+                position += 2 + size
+    except IndexError:
+        return b""
+    return bytes(out)

@@ -45,6 +45,15 @@ class EncodedPacket:
 
 
 @dataclass(frozen=True, slots=True)
+class JpegFrame:
+    """A still as the camera sent it, with its arrival time; always a keyframe."""
+
+    data: bytes
+    wall: float
+    is_keyframe: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class StreamInfo:
     """What a source found out about its video."""
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import IO
 
 from .errors import ErrorKind, SourceError
-from .frames import StreamInfo
+from .frames import JpegFrame, StreamInfo
 from .jpeg import JPEG_SOI, ImageDecoder, encode_jpeg
 from .source import Source, SourceConfig
 from .urls import scrub
@@ -116,7 +116,10 @@ class _HttpSource(Source):
             self._lowres_chosen = True
         else:
             frame = self._decoder.decode(data)
-        self._emit_frame(frame, now, jpeg=data if data.startswith(JPEG_SOI) else None)
+        is_jpeg = data.startswith(JPEG_SOI)
+        self._emit_frame(frame, now, jpeg=data if is_jpeg else None)
+        if is_jpeg and self._jpeg_callbacks:
+            self._emit_jpeg(JpegFrame(data, time.time()))
 
     def still_jpeg(self, width: int | None = None) -> bytes | None:
         with self._lock:

@@ -24,6 +24,7 @@ from .frames import (
     AnalysisFrame,
     EncodedPacket,
     GrayImage,
+    JpegFrame,
     StreamInfo,
     to_analysis_gray,
 )
@@ -60,6 +61,7 @@ class SourceConfig:
     analysis_height: int = DEFAULT_ANALYSIS_HEIGHT
     analysis_fps: float = 5.0
     connect_timeout: float = 8.0
+    realtime: bool = False  # play files at their own pace, like a live camera
     fetch: Callable[[], bytes] | None = field(default=None, compare=False)
 
     @property
@@ -106,6 +108,7 @@ class SourceListener(Protocol):
 
 
 PacketCallback = Callable[[EncodedPacket], None]
+JpegCallback = Callable[[JpegFrame], None]
 
 
 class Source:
@@ -119,6 +122,7 @@ class Source:
         self._state = SourceState.STOPPED
         self._listeners: list[SourceListener] = []
         self._packet_callbacks: list[PacketCallback] = []
+        self._jpeg_callbacks: list[JpegCallback] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._new_frame = threading.Condition(self._lock)
@@ -149,6 +153,11 @@ class Source:
     def add_packet_callback(self, callback: PacketCallback) -> Callable[[], None]:
         self._packet_callbacks.append(callback)
         return lambda: self._packet_callbacks.remove(callback)
+
+    def add_jpeg_callback(self, callback: JpegCallback) -> Callable[[], None]:
+        """Stills as the camera sent them (MJPEG and snapshot cameras)."""
+        self._jpeg_callbacks.append(callback)
+        return lambda: self._jpeg_callbacks.remove(callback)
 
     def start(self) -> None:
         if self.running:
@@ -248,6 +257,10 @@ class Source:
     def _emit_packet(self, packet: EncodedPacket) -> None:
         for callback in self._packet_callbacks:
             callback(packet)
+
+    def _emit_jpeg(self, still: JpegFrame) -> None:
+        for callback in self._jpeg_callbacks:
+            callback(still)
 
     # Internals -------------------------------------------------------------------
 

@@ -1,0 +1,281 @@
+"""Clips on disk: layout, an index that survives restarts, and retention.
+
+Layout under the media folder:
+    privacy_cam/<camera>/<YYYY-MM-DD>/<HH-MM-SS>_<clip id>.mp4  (+ .jpg thumbnail)
+The index (`privacy_cam/index.json`) is rewritten atomically; on start-up it is
+reconciled with the folder: clips deleted by hand drop out, stray clips are
+adopted, unfinished temporary files are removed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import av
+
+_LOGGER = logging.getLogger(__name__)
+
+INDEX_NAME = "index.json"
+INDEX_VERSION = 1
+CLIP_ID_RE = re.compile(r"^[0-9a-f]{12}$")
+CLIP_FILE_RE = re.compile(r"^(\d\d-\d\d-\d\d)_([0-9a-f]{12})\.mp4$")
+CAMERA_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+
+
+@dataclass(slots=True)
+class Clip:
+    id: str
+    camera: str
+    start: float  # UNIX time of the first frame
+    duration: float
+    reason: str  # motion, alarm, manual
+    path: str  # relative to the store root
+    size: int
+    event_id: str | None = None
+    part: int = 1
+    kept: bool = False
+    false_alarm: bool = False
+    protected: bool = False  # e.g. a report in progress
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+    @property
+    def thumbnail(self) -> str:
+        return self.path[: -len(".mp4")] + ".jpg"
+
+    @property
+    def exempt(self) -> bool:
+        """Never removed by retention."""
+        return self.kept or self.protected
+
+
+@dataclass(slots=True)
+class Retention:
+    max_age_days: dict[str, float] = field(default_factory=dict)  # per camera
+    default_max_age_days: float = 14.0
+    max_total_bytes: int = 10 * 1024**3
+    min_free_bytes: int = 1024**3
+
+
+class ClipStore:
+    """Thread-safe store of clips under `root` (…/media/privacy_cam)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._clips: dict[str, Clip] = {}
+        self._lock = threading.RLock()
+
+    # Paths -----------------------------------------------------------------------
+
+    def new_paths(self, camera: str, start: float, clip_id: str) -> tuple[Path, Path]:
+        """Where a new clip and its thumbnail go (folders are created)."""
+        if not CAMERA_RE.match(camera) or not CLIP_ID_RE.match(clip_id):
+            raise ValueError("bad camera or clip id")
+        moment = datetime.fromtimestamp(start, UTC).astimezone()
+        folder = self.root / camera / moment.strftime("%Y-%m-%d")
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"{moment.strftime('%H-%M-%S')}_{clip_id}"
+        return folder / f"{stem}.mp4", folder / f"{stem}.jpg"
+
+    def file_for(self, clip_id: str, thumbnail: bool = False) -> Path | None:
+        """The clip's file, or None: never a path outside the store."""
+        if not CLIP_ID_RE.match(clip_id):
+            return None
+        with self._lock:
+            clip = self._clips.get(clip_id)
+        if clip is None:
+            return None
+        path = (self.root / (clip.thumbnail if thumbnail else clip.path)).resolve()
+        if not path.is_relative_to(self.root.resolve()) or not path.is_file():
+            return None
+        return path
+
+    # Index ---------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Read the index and reconcile it with the folder (run in an executor)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        clips: dict[str, Clip] = {}
+        try:
+            raw = json.loads((self.root / INDEX_NAME).read_text())
+            for item in raw.get("clips", []):
+                clip = Clip(**item)
+                clips[clip.id] = clip
+        except FileNotFoundError:
+            pass
+        except (ValueError, TypeError, KeyError) as err:
+            _LOGGER.warning("Clip index unreadable (%s); rebuilding it from the folder", err)
+        with self._lock:
+            self._clips = clips
+        self.reconcile()
+
+    def reconcile(self) -> tuple[int, int, int]:
+        """Drop vanished clips, adopt strays, remove unfinished files."""
+        removed = adopted = cleaned = 0
+        with self._lock:
+            for clip in list(self._clips.values()):
+                if not (self.root / clip.path).is_file():
+                    del self._clips[clip.id]
+                    removed += 1
+            known = {clip.path for clip in self._clips.values()}
+            for path in sorted(self.root.glob("*/*/*")):
+                name = path.name
+                if name.startswith(".") and ".part." in name:
+                    path.unlink(missing_ok=True)  # a write cut short by a crash
+                    cleaned += 1
+                    continue
+                match = CLIP_FILE_RE.match(name)
+                relative = path.relative_to(self.root).as_posix()
+                if match is None or relative in known:
+                    continue
+                stray = self._adopt(path, relative, match.group(2))
+                if stray is not None:
+                    self._clips[stray.id] = stray
+                    adopted += 1
+            if removed or adopted or cleaned:
+                _LOGGER.info(
+                    "Clip folder reconciled: %s gone, %s adopted, %s unfinished removed",
+                    removed,
+                    adopted,
+                    cleaned,
+                )
+            self._save()
+        return removed, adopted, cleaned
+
+    def _adopt(self, path: Path, relative: str, clip_id: str) -> Clip | None:
+        camera = path.parent.parent.name
+        try:
+            with av.open(str(path)) as container:
+                duration = float(container.duration or 0) / 1_000_000
+        except (av.FFmpegError, OSError):
+            _LOGGER.warning("Removing unplayable clip %s", relative)
+            path.unlink(missing_ok=True)
+            path.with_suffix(".jpg").unlink(missing_ok=True)
+            return None
+        try:
+            day = path.parent.name
+            moment = datetime.strptime(f"{day} {path.name[:8]}", "%Y-%m-%d %H-%M-%S")
+            start = moment.astimezone().timestamp()
+        except ValueError:
+            start = path.stat().st_mtime - duration
+        return Clip(clip_id, camera, start, duration, "adopted", relative, path.stat().st_size)
+
+    def _save(self) -> None:
+        data = {
+            "version": INDEX_VERSION,
+            "clips": [asdict(clip) for clip in sorted(self._clips.values(), key=lambda c: c.start)],
+        }
+        tmp = self.root / f".{INDEX_NAME}.part"
+        tmp.write_text(json.dumps(data, separators=(",", ":")))
+        tmp.replace(self.root / INDEX_NAME)
+
+    # Clips ---------------------------------------------------------------------------
+
+    def add(self, clip: Clip) -> None:
+        with self._lock:
+            self._clips[clip.id] = clip
+            self._save()
+
+    def get(self, clip_id: str) -> Clip | None:
+        with self._lock:
+            clip = self._clips.get(clip_id)
+            return None if clip is None else replace(clip)
+
+    def clips(
+        self,
+        camera: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[Clip]:
+        """Newest first."""
+        with self._lock:
+            items = [replace(c) for c in self._clips.values()]
+        return sorted(
+            (
+                c
+                for c in items
+                if (camera is None or c.camera == camera)
+                and (since is None or c.end >= since)
+                and (until is None or c.start <= until)
+            ),
+            key=lambda c: c.start,
+            reverse=True,
+        )
+
+    def update(self, clip_id: str, **changes: bool) -> Clip | None:
+        with self._lock:
+            clip = self._clips.get(clip_id)
+            if clip is None:
+                return None
+            for key, value in changes.items():
+                setattr(clip, key, value)
+            self._save()
+            return replace(clip)
+
+    def delete(self, clip_id: str) -> bool:
+        with self._lock:
+            clip = self._clips.pop(clip_id, None)
+            if clip is None:
+                return False
+            (self.root / clip.path).unlink(missing_ok=True)
+            (self.root / clip.thumbnail).unlink(missing_ok=True)
+            self._save()
+        return True
+
+    def used_bytes(self, camera: str | None = None) -> int:
+        with self._lock:
+            return sum(c.size for c in self._clips.values() if camera in (None, c.camera))
+
+    def free_bytes(self) -> int:
+        return shutil.disk_usage(self.root).free
+
+    # Retention -------------------------------------------------------------------------
+
+    def enforce(self, retention: Retention, now: float | None = None) -> list[str]:
+        """Delete the oldest unprotected clips until age, size and free-disk limits hold."""
+        now = time.time() if now is None else now
+        deleted: list[str] = []
+        candidates = sorted((c for c in self.clips() if not c.exempt), key=lambda clip: clip.start)
+        for clip in candidates:
+            days = retention.max_age_days.get(clip.camera, retention.default_max_age_days)
+            if now - clip.end > days * 86400:
+                self.delete(clip.id)
+                deleted.append(clip.id)
+        for clip in candidates:
+            if clip.id in deleted:
+                continue
+            if (
+                self.used_bytes() <= retention.max_total_bytes
+                and self.free_bytes() >= retention.min_free_bytes
+            ):
+                break
+            self.delete(clip.id)
+            deleted.append(clip.id)
+        return deleted
+
+    def disk_ok(self, retention: Retention) -> bool:
+        """Is there room to record (after retention did what it could)?"""
+        return self.free_bytes() >= retention.min_free_bytes // 2
+
+
+def camera_slug(name: str) -> str:
+    """A folder-safe camera name."""
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    return slug[:64] or "camera"
+
+
+def iter_days(clips: Iterable[Clip]) -> list[str]:
+    """Distinct local days (YYYY-MM-DD), newest first."""
+    days = {datetime.fromtimestamp(c.start, UTC).astimezone().strftime("%Y-%m-%d") for c in clips}
+    return sorted(days, reverse=True)
