@@ -37,6 +37,14 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture(autouse=True)
+def isolated_media(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Clips of Home Assistant tests go to the test's own folder, never the harness's."""
+    if "hass" in request.fixturenames:
+        hass: HomeAssistant = request.getfixturevalue("hass")
+        hass.config.media_dirs = {"local": str(tmp_path / "media")}
+
+
+@pytest.fixture(autouse=True)
 def allow_loopback_sockets(socket_enabled: None) -> None:
     """Our tests talk to real peers; the harness still only lets them reach 127.0.0.1."""
 

@@ -369,6 +369,11 @@ async def test_options(
         "min_frames": 3.0,
         "zones": "0,0 1,0 1,0.5\n0,0.5 0.5,0.5 0.5,1",
         "masks": "",
+        "record_mode": "alarms",
+        "preroll": 3,
+        "postroll": 2,
+        "max_clip_length": 60,
+        "retention_days": 7,
     }
     # A polygon a person mistyped gets a clear error; nothing is saved.
     result = await hass.config_entries.options.async_configure(
@@ -391,6 +396,9 @@ async def test_options(
     assert (settings.sensitivity, settings.min_frames, settings.cooldown) == (70, 3, 20.0)
     assert len(settings.zones) == 2
     assert runtime.source.config.analysis_fps == 4
+    assert runtime.record_options.mode == "alarms" and runtime.recorder.preroll == 3
+    assert runtime.recorder.postroll == 2 and runtime.recorder.max_length == 60
+    assert runtime.shared.retention.max_age_days[runtime.camera] == 7
     if kind == "rtsp":
         assert runtime.source.config.rtsp_transport == "udp"
     elif kind == "snapshot":

@@ -5,22 +5,38 @@ from __future__ import annotations
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.storage import Store
+from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .const import CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, DOMAIN
 from .data import PrivacyCamConfigEntry, PrivacyCamData
 from .engine import ErrorKind, SourceError, create_source
 from .runtime import STATE_VERSION, CameraRuntime
-from .source_config import async_build_source_config, motion_settings
+from .services import async_setup_services
+from .source_config import async_build_source_config, motion_settings, recording_options
+from .storage import async_get_store
+from .views import ClipView
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.CAMERA,
     Platform.EVENT,
+    Platform.IMAGE,
     Platform.NUMBER,
     Platform.SENSOR,
     Platform.SWITCH,
 ]
+
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Services and the clip view exist once, for all cameras."""
+    async_setup_services(hass)
+    hass.http.register_view(ClipView(hass))
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -> bool:
@@ -39,7 +55,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -
             translation_key="camera_not_ready",
             translation_placeholders={"error": err.message},
         ) from err
-    runtime = CameraRuntime(hass, entry, source, motion_settings(entry.options))
+    shared = await async_get_store(hass)
+    days = entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
+    runtime = CameraRuntime(
+        hass,
+        entry,
+        source,
+        motion_settings(entry.options),
+        shared,
+        recording_options(entry.options),
+    )
+    shared.retention.max_age_days[runtime.camera] = float(days)
     # Privacy mode is known before the first frame could be pulled.
     await runtime.async_load_flags()
     entry.runtime_data = PrivacyCamData(runtime=runtime)

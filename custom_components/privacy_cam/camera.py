@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 from homeassistant.components.camera import Camera, CameraEntityFeature, async_get_still_stream
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceResponse
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import DOMAIN
 from .data import PrivacyCamConfigEntry
 from .engine.urls import with_credentials
 from .entity import PrivacyCamEntity
@@ -76,6 +78,16 @@ class PrivacyCamCamera(PrivacyCamEntity, Camera):
     @property
     def extra_state_attributes(self) -> dict[str, bool]:
         return {"privacy_mode": self.runtime.flags.privacy_mode}
+
+    async def async_record_clip(self, duration: int) -> ServiceResponse:
+        """privacy_cam.record_clip: a manual clip starting now."""
+        if not self.runtime.is_on or not self.runtime.available:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="camera_not_streaming",
+                translation_placeholders={"entity_id": self.entity_id},
+            )
+        return {"clip_id": await self.runtime.async_record_clip(duration)}
 
     async def async_turn_off(self) -> None:
         """Turning the camera off is privacy mode: no frame is pulled at all."""

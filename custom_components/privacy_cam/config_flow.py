@@ -38,12 +38,22 @@ from .const import (
     CONF_ENTITY_ID,
     CONF_KIND,
     CONF_MASKS,
+    CONF_MAX_CLIP,
     CONF_MIN_FRAMES,
     CONF_MIN_SIZE,
+    CONF_POSTROLL,
+    CONF_PREROLL,
+    CONF_RECORD_MODE,
+    CONF_RETENTION_DAYS,
     CONF_RTSP_TRANSPORT,
     CONF_SENSITIVITY,
     CONF_SNAPSHOT_INTERVAL,
     CONF_ZONES,
+    DEFAULT_MAX_CLIP,
+    DEFAULT_POSTROLL,
+    DEFAULT_PREROLL,
+    DEFAULT_RECORD_MODE,
+    DEFAULT_RETENTION_DAYS,
     DEFAULT_RTSP_TRANSPORT,
     DEFAULT_SNAPSHOT_INTERVAL,
     DEMO_UNIQUE_ID,
@@ -53,6 +63,7 @@ from .const import (
     KIND_RTSP,
     KIND_SNAPSHOT,
     KINDS,
+    RECORD_MODES,
     RTSP_TRANSPORTS,
     URL_KINDS,
 )
@@ -293,6 +304,19 @@ def _options_schema(kind: str) -> vol.Schema:
         vol.Required(CONF_MIN_FRAMES, default=defaults.min_frames): _number(1, 20, 1),
         vol.Optional(CONF_ZONES, default=""): POLYGON_SELECTOR,
         vol.Optional(CONF_MASKS, default=""): POLYGON_SELECTOR,
+    }
+    fields |= {
+        vol.Required(CONF_RECORD_MODE, default=DEFAULT_RECORD_MODE): SelectSelector(
+            SelectSelectorConfig(
+                options=list(RECORD_MODES),
+                mode=SelectSelectorMode.DROPDOWN,
+                translation_key=CONF_RECORD_MODE,
+            )
+        ),
+        vol.Required(CONF_PREROLL, default=DEFAULT_PREROLL): _number(0, 30, 1, "s"),
+        vol.Required(CONF_POSTROLL, default=DEFAULT_POSTROLL): _number(0, 60, 1, "s"),
+        vol.Required(CONF_MAX_CLIP, default=DEFAULT_MAX_CLIP): _number(10, 600, 1, "s"),
+        vol.Required(CONF_RETENTION_DAYS, default=DEFAULT_RETENTION_DAYS): _number(1, 365, 1, "d"),
     }
     if kind == KIND_RTSP:
         fields[vol.Required(CONF_RTSP_TRANSPORT, default=DEFAULT_RTSP_TRANSPORT)] = SelectSelector(

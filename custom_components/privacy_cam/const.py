@@ -49,3 +49,23 @@ MOTION_OPTIONS: Final = (
 EVENT_MOTION_STARTED: Final = "motion_started"
 EVENT_MOTION_ENDED: Final = "motion_ended"
 EVENT_ALARM: Final = "alarm"
+
+# Recording options.
+CONF_RECORD_MODE: Final = "record_mode"
+CONF_PREROLL: Final = "preroll"
+CONF_POSTROLL: Final = "postroll"
+CONF_MAX_CLIP: Final = "max_clip_length"
+CONF_RETENTION_DAYS: Final = "retention_days"
+RECORD_MOTION: Final = "motion"
+RECORD_ALARMS: Final = "alarms"
+RECORD_OFF: Final = "off"
+RECORD_MODES: Final = (RECORD_MOTION, RECORD_ALARMS, RECORD_OFF)
+DEFAULT_RECORD_MODE: Final = RECORD_MOTION
+DEFAULT_PREROLL: Final = 5.0
+DEFAULT_POSTROLL: Final = 5.0
+DEFAULT_MAX_CLIP: Final = 120.0
+DEFAULT_RETENTION_DAYS: Final = 14.0
+MAX_TOTAL_BYTES: Final = 10 * 1024**3
+MIN_FREE_BYTES: Final = 1024**3
+EVENT_CLIP_SAVED: Final = "clip_saved"
+MEDIA_FOLDER: Final = "privacy_cam"

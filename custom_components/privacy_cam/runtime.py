@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from collections.abc import Callable
@@ -20,21 +21,35 @@ from .const import (
     CONF_KIND,
     DOMAIN,
     EVENT_ALARM,
+    EVENT_CLIP_SAVED,
     EVENT_MOTION_ENDED,
     EVENT_MOTION_STARTED,
+    RECORD_ALARMS,
+    RECORD_OFF,
     UNREACHABLE_ISSUE_DELAY,
     URL_KINDS,
 )
 from .engine import ErrorKind, Source, SourceError, SourceState
+from .engine.clipstore import Clip, camera_slug
 from .engine.events import Change, MotionEvent
 from .engine.motion import MotionResult, MotionSettings
+from .engine.recorder import ClipRecorder
 from .engine.watcher import MotionWatcher
+from .storage import SharedStore
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingOptions:
+    mode: str
+    preroll: float
+    postroll: float
+    max_length: float
 
 
 @dataclass(slots=True)
@@ -44,6 +59,7 @@ class CameraFlags:
     motion_detection: bool = True
     armed: bool = False
     privacy_mode: bool = False
+    recording: bool = True
 
 
 type MotionListener = Callable[[str, dict[str, Any]], None]
@@ -58,11 +74,28 @@ class CameraRuntime:
         entry: ConfigEntry,
         source: Source,
         settings: MotionSettings,
+        shared: SharedStore,
+        recording: RecordingOptions,
     ) -> None:
         self.hass = hass
         self.entry = entry
         self.source = source
+        self.shared = shared
+        self.record_options = recording
+        self.camera = _unique_slug(shared, entry)
         self.watcher = MotionWatcher(source, settings, self._on_motion)
+        self.recorder = ClipRecorder(
+            source,
+            shared.store,
+            self.camera,
+            self._on_clip,
+            self._on_write_error,
+            preroll=recording.preroll,
+            postroll=recording.postroll,
+            max_length=recording.max_length,
+        )
+        self.last_clip: Clip | None = next(iter(shared.store.clips(camera=self.camera)), None)
+        self.disk_full = False
         self.flags = CameraFlags()
         self.available = False
         self.last_error: SourceError | None = None
@@ -124,6 +157,7 @@ class CameraRuntime:
         self._async_notify()
 
     def _start_threads(self) -> None:
+        self.recorder.start()
         self.source.start()
         self.watcher.start()
 
@@ -139,11 +173,18 @@ class CameraRuntime:
     def _stop_threads(self) -> None:
         self.watcher.stop()
         self.source.stop()
+        self.recorder.stop()  # writes what was being recorded, drops the pre-roll
 
     async def async_unload(self) -> None:
         await self.async_stop()
+        self.recorder.close()
         await self._store.async_save(self._flags_dict())
         ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+        ir.async_delete_issue(self.hass, DOMAIN, self.disk_issue_id)
+
+    @property
+    def disk_issue_id(self) -> str:
+        return f"disk_full_{self.entry.entry_id}"
 
     # User switches -------------------------------------------------------------------
 
@@ -164,11 +205,7 @@ class CameraRuntime:
         self._async_notify()
 
     def _flags_dict(self) -> dict[str, Any]:
-        return {
-            "motion_detection": self.flags.motion_detection,
-            "armed": self.flags.armed,
-            "privacy_mode": self.flags.privacy_mode,
-        }
+        return {name: getattr(self.flags, name) for name in CameraFlags.__slots__}
 
     @callback
     def async_update_settings(self, settings: MotionSettings) -> None:
@@ -246,8 +283,81 @@ class CameraRuntime:
 
     def _on_motion(self, change: Change, event: MotionEvent, result: MotionResult | None) -> None:
         """Called on the motion thread; only starts and ends cross to the loop."""
+        self._record(change, event)
         if change is not Change.UPDATED:
             self.hass.loop.call_soon_threadsafe(self._async_on_motion, change, event)
+
+    def _record(self, change: Change, event: MotionEvent) -> None:
+        """Clip control, on the motion thread (the recorder is thread-safe)."""
+        if change is Change.STARTED and self._should_record():
+            reason = "alarm" if self.flags.armed else "motion"
+            since = _wall_ts(event.start) - self.recorder.preroll
+            self.recorder.begin(reason, event.id, since)
+        elif change is Change.ENDED:
+            self.recorder.end(event.id, _wall_ts(event.last_motion))
+        # A new peak: the frame just decoded is the one worth a thumbnail.
+        new_peak = change is not Change.ENDED and event.peak_time == event.last_motion
+        if new_peak and self.recorder.recording and (still := self.source.still_jpeg(640)):
+            self.recorder.set_thumbnail(event.id, still)
+
+    def _should_record(self) -> bool:
+        mode = self.record_options.mode
+        if not self.flags.recording or mode == RECORD_OFF:
+            return False
+        if mode == RECORD_ALARMS and not self.flags.armed:
+            return False
+        if self.disk_full:
+            if not self.shared.store.disk_ok(self.shared.retention):
+                return False
+            self.disk_full = False
+            self.hass.loop.call_soon_threadsafe(
+                ir.async_delete_issue, self.hass, DOMAIN, self.disk_issue_id
+            )
+        return True
+
+    async def async_record_clip(self, duration: float) -> str:
+        """A manual clip of `duration` seconds from now."""
+        return await self.hass.async_add_executor_job(
+            self.recorder.begin, "manual", None, time.time(), duration
+        )
+
+    # Writer thread -> loop ----------------------------------------------------------
+
+    def _on_clip(self, clip: Clip) -> None:
+        self.hass.loop.call_soon_threadsafe(self._async_clip_saved, clip)
+
+    def _on_write_error(self, error: OSError) -> None:
+        if error.errno == errno.ENOSPC:
+            self.disk_full = True
+            self.hass.loop.call_soon_threadsafe(self._async_disk_full)
+
+    @callback
+    def _async_clip_saved(self, clip: Clip) -> None:
+        self.last_clip = clip
+        self.hass.bus.async_fire(
+            f"{DOMAIN}_{EVENT_CLIP_SAVED}",
+            {
+                "entity_id": self.camera_entity_id,
+                "camera": self.entry.title,
+                "clip_id": clip.id,
+                "event_id": clip.event_id,
+                "media_content_id": media_content_id(clip.id),
+            },
+        )
+        self.hass.async_add_executor_job(self.shared.store.enforce, self.shared.retention)
+        self._async_notify()
+
+    @callback
+    def _async_disk_full(self) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self.disk_issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="disk_full",
+            translation_placeholders={"name": self.entry.title},
+        )
 
     @callback
     def _async_on_motion(self, change: Change, event: MotionEvent) -> None:
@@ -295,6 +405,24 @@ class CameraRuntime:
     def _async_notify(self) -> None:
         for update in list(self._listeners):
             update()
+
+
+def _wall_ts(monotonic: float) -> float:
+    return time.time() - max(0.0, time.monotonic() - monotonic)
+
+
+def media_content_id(clip_id: str) -> str:
+    return f"media-source://{DOMAIN}/clip/{clip_id}"
+
+
+def _unique_slug(shared: SharedStore, entry: ConfigEntry) -> str:
+    """A folder name for the camera, stable across restarts, unique among cameras."""
+    slug = camera_slug(entry.title)
+    owner = shared.cameras.get(slug)
+    if owner is not None and owner != entry.entry_id:
+        slug = f"{slug}_{entry.entry_id[-6:].lower()}"
+    shared.cameras[slug] = entry.entry_id
+    return slug
 
 
 def _wall(monotonic: float) -> datetime:

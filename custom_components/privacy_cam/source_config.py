@@ -15,8 +15,16 @@ from .const import (
     CONF_DETECT_FPS,
     CONF_ENTITY_ID,
     CONF_KIND,
+    CONF_MAX_CLIP,
+    CONF_POSTROLL,
+    CONF_PREROLL,
+    CONF_RECORD_MODE,
     CONF_RTSP_TRANSPORT,
     CONF_SNAPSHOT_INTERVAL,
+    DEFAULT_MAX_CLIP,
+    DEFAULT_POSTROLL,
+    DEFAULT_PREROLL,
+    DEFAULT_RECORD_MODE,
     DEFAULT_RTSP_TRANSPORT,
     DEFAULT_SNAPSHOT_INTERVAL,
     KIND_CAMERA_ENTITY,
@@ -24,6 +32,7 @@ from .const import (
 )
 from .engine import ErrorKind, SourceConfig, SourceError
 from .engine.motion import MotionSettings
+from .runtime import RecordingOptions
 
 FETCH_TIMEOUT = 10.0
 
@@ -78,3 +87,12 @@ async def async_build_source_config(
 def motion_settings(options: Mapping[str, Any]) -> MotionSettings:
     """Detector settings from entry options (validated when they were saved)."""
     return MotionSettings.from_dict({k: v for k, v in options.items() if k in MOTION_OPTIONS})
+
+
+def recording_options(options: Mapping[str, Any]) -> RecordingOptions:
+    return RecordingOptions(
+        mode=options.get(CONF_RECORD_MODE, DEFAULT_RECORD_MODE),
+        preroll=float(options.get(CONF_PREROLL, DEFAULT_PREROLL)),
+        postroll=float(options.get(CONF_POSTROLL, DEFAULT_POSTROLL)),
+        max_length=float(options.get(CONF_MAX_CLIP, DEFAULT_MAX_CLIP)),
+    )

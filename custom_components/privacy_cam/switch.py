@@ -25,6 +25,7 @@ async def async_setup_entry(
             FlagSwitch(entry, "motion_detection", EntityCategory.CONFIG),
             FlagSwitch(entry, "armed"),
             FlagSwitch(entry, "privacy_mode"),
+            FlagSwitch(entry, "recording"),
         ]
     )
 

@@ -181,3 +181,86 @@ def test_writers_refuse_bad_input(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no frames"):
         encode_jpegs([], tmp_path / "b.mp4")
     assert not list(tmp_path.iterdir())
+
+
+def test_encoder_skips_bad_stills_and_repeated_times(tmp_path: Path) -> None:
+    from ..peers.videos import jpeg_frames
+
+    images = jpeg_frames(10)
+    stills = [JpegFrame(data, 100.0 + i * 0.2) for i, data in enumerate(images)]
+    stills.insert(3, JpegFrame(b"\xff\xd8 broken", 100.5))  # a torn still mid-clip
+    stills.insert(6, JpegFrame(images[0], stills[5].wall))  # same arrival time twice
+    duration = encode_jpegs(stills, tmp_path / "clip.mp4")
+    with av.open(str(tmp_path / "clip.mp4")) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) == 10
+    assert abs(duration - 2.0) <= 0.3
+
+
+def test_remux_skips_packets_without_time(tmp_path: Path, numbered: Path) -> None:
+    source = create_source(SourceConfig(kind="file", url=str(numbered)))
+    packets: list[EncodedPacket] = []
+    source.add_packet_callback(packets.append)
+    source.start()
+    source.wait_ready(5)
+    deadline = time.monotonic() + 10
+    while len(packets) < 30 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    source.stop()
+    assert source.info is not None
+    from dataclasses import replace
+
+    broken = [*packets[:20], replace(packets[20], pts=None, dts=None), *packets[21:30]]
+    remux_h264(broken, source.info, tmp_path / "clip.mp4")
+    numbers, _ = check_mp4(tmp_path / "clip.mp4")
+    assert 20 not in numbers and numbers[:20] == list(range(20))
+
+
+def test_recorder_reports_write_errors_and_switches_events(
+    tmp_path: Path, numbered: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "privacy_cam"
+    store = ClipStore(root)
+    store.load()
+    (root / "garden").write_text("a file where the camera folder should be")
+    errors: list[OSError] = []
+    source = create_source(SourceConfig(kind="file", url=str(numbered), realtime=True))
+    clips: list[Clip] = []
+    recorder = ClipRecorder(source, store, "garden", clips.append, errors.append, preroll=1.0)
+    recorder.start()
+    source.start()
+    try:
+        time.sleep(1.5)
+        first = recorder.begin("motion", "one", since=time.time() - 1)
+        time.sleep(0.5)
+        second = recorder.begin("motion", "two", since=time.time())  # a new event ends the old
+        assert second != first
+        time.sleep(0.3)
+    finally:
+        recorder.stop()
+        recorder.close()
+        source.stop()
+    assert len(errors) == 2 and isinstance(errors[0], OSError)
+    assert clips == []
+    assert "Could not write a clip for garden" in caplog.text
+
+
+def test_unreadable_clip_is_logged_not_fatal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stills that cannot be decoded at all: the writer logs and carries on."""
+    store = ClipStore(tmp_path / "privacy_cam")
+    store.load()
+    source = create_source(SourceConfig(kind="snapshot", url="http://127.0.0.1:9/x.jpg"))
+    clips: list[Clip] = []
+    recorder = ClipRecorder(source, store, "garden", clips.append, preroll=1.0)
+    recorder.start()
+    now = time.time()
+    for index in range(5):
+        recorder.add(JpegFrame(b"\xff\xd8 not really a jpeg", now + index * 0.1))
+    recorder.begin("manual", None, since=now, duration=0.25)
+    recorder.add(JpegFrame(b"\xff\xd8 still not", now + 0.6))
+    recorder.stop()
+    recorder.close()
+    assert clips == []
+    assert "Could not write a clip for garden" in caplog.text

@@ -205,10 +205,7 @@ class HttpCamera:
         image = self.frames[0]
         head = f"--myboundary\r\nContent-Type: image/jpeg\r\nContent-Length: {len(image)}\r\n"
         await response.write(head.encode() + b"\r\n" + image + b"\r\n")
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            pass
+        await asyncio.sleep(30)
         return response
 
     async def _snapshot(self, request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,61 @@
+"""Image entity: the thumbnail of the latest clip (the frame of peak motion)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from homeassistant.components.image import ImageEntity
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .data import PrivacyCamConfigEntry
+from .entity import PrivacyCamEntity
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PrivacyCamConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    async_add_entities([LastMotionImage(hass, entry)])
+
+
+class LastMotionImage(PrivacyCamEntity, ImageEntity):
+    _attr_translation_key = "last_motion"
+    _attr_content_type = "image/jpeg"
+
+    def __init__(self, hass: HomeAssistant, entry: PrivacyCamConfigEntry) -> None:
+        PrivacyCamEntity.__init__(self, entry, "last_motion_image")
+        ImageEntity.__init__(self, hass)
+        self._clip_id: str | None = None
+        self._sync()
+
+    @property
+    def available(self) -> bool:
+        return True
+
+    @callback
+    def _sync(self) -> None:
+        clip = self.runtime.last_clip
+        if clip is not None and clip.id != self._clip_id:
+            self._clip_id = clip.id
+            self._attr_image_last_updated = datetime.fromtimestamp(clip.start, UTC)
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+
+        @callback
+        def update() -> None:
+            self._sync()
+
+        self.async_on_remove(self.runtime.async_add_listener(update))
+
+    async def async_image(self) -> bytes | None:
+        if self._clip_id is None:
+            return None
+        path = self.runtime.shared.store.file_for(self._clip_id, thumbnail=True)
+        if path is None:
+            return None
+        return await self.hass.async_add_executor_job(path.read_bytes)

@@ -1,0 +1,147 @@
+"""Media source: browse clips by camera and day, play them through the clip view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from homeassistant.components.media_player import MediaClass, MediaType
+from homeassistant.components.media_source import (
+    BrowseMediaSource,
+    MediaSource,
+    MediaSourceItem,
+    PlayMedia,
+    Unresolvable,
+)
+from homeassistant.core import HomeAssistant
+
+from .const import DOMAIN
+from .engine.clipstore import CAMERA_RE, CLIP_ID_RE, Clip, iter_days
+from .storage import SharedStore, async_get_store
+from .views import clip_url
+
+PAGE_SIZE = 50
+
+
+async def async_get_media_source(hass: HomeAssistant) -> PrivacyCamMediaSource:
+    return PrivacyCamMediaSource(hass)
+
+
+def _local_day(clip: Clip) -> str:
+    return datetime.fromtimestamp(clip.start, UTC).astimezone().strftime("%Y-%m-%d")
+
+
+class PrivacyCamMediaSource(MediaSource):
+    """media-source://privacy_cam/<camera>/<day>[/<page>] and .../clip/<id>."""
+
+    name = "Privacy Cam"
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        super().__init__(DOMAIN)
+        self.hass = hass
+
+    async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
+        shared = await async_get_store(self.hass)
+        kind, _, clip_id = (item.identifier or "").partition("/")
+        if kind != "clip" or not CLIP_ID_RE.match(clip_id) or shared.store.get(clip_id) is None:
+            raise Unresolvable(
+                translation_domain=DOMAIN,
+                translation_key="clip_not_found",
+                translation_placeholders={"clip_id": clip_id or (item.identifier or "")},
+            )
+        return PlayMedia(clip_url(clip_id), "video/mp4")
+
+    async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
+        shared = await async_get_store(self.hass)
+        parts = [p for p in (item.identifier or "").split("/") if p]
+        if not parts:
+            return self._root(shared)
+        if parts[0] == "clip" and len(parts) == 2:
+            clip = shared.store.get(parts[1]) if CLIP_ID_RE.match(parts[1]) else None
+            if clip is not None:
+                return self._clip(clip)
+        elif CAMERA_RE.match(parts[0]):
+            if len(parts) == 1:
+                return self._camera(shared, parts[0])
+            page = parts[2] if len(parts) == 3 else "1"
+            if len(parts) <= 3 and page.isdigit() and int(page) >= 1:
+                return self._day(shared, parts[0], parts[1], int(page))
+        raise Unresolvable(
+            translation_domain=DOMAIN,
+            translation_key="media_not_found",
+            translation_placeholders={"identifier": item.identifier or ""},
+        )
+
+    def _title(self, shared: SharedStore, camera: str) -> str:
+        entry_id = shared.cameras.get(camera)
+        entry = self.hass.config_entries.async_get_entry(entry_id) if entry_id else None
+        return entry.title if entry else camera
+
+    def _folder(
+        self,
+        identifier: str,
+        title: str,
+        children: list[BrowseMediaSource],
+        *,
+        child_class: MediaClass = MediaClass.DIRECTORY,
+    ) -> BrowseMediaSource:
+        return BrowseMediaSource(
+            domain=DOMAIN,
+            identifier=identifier or None,
+            media_class=MediaClass.DIRECTORY,
+            media_content_type=MediaType.VIDEO if child_class == MediaClass.VIDEO else "",
+            title=title,
+            can_play=False,
+            can_expand=True,
+            children=children,
+            children_media_class=child_class,
+        )
+
+    def _root(self, shared: SharedStore) -> BrowseMediaSource:
+        cameras = sorted({c.camera for c in shared.store.clips()} | set(shared.cameras))
+        children = [self._folder(camera, self._title(shared, camera), []) for camera in cameras]
+        return self._folder("", "Privacy Cam", children)
+
+    def _camera(self, shared: SharedStore, camera: str) -> BrowseMediaSource:
+        days = iter_days(shared.store.clips(camera=camera))
+        children = [
+            self._folder(f"{camera}/{day}", day, [], child_class=MediaClass.VIDEO) for day in days
+        ]
+        return self._folder(camera, self._title(shared, camera), children)
+
+    def _day(self, shared: SharedStore, camera: str, day: str, page: int) -> BrowseMediaSource:
+        clips = [c for c in shared.store.clips(camera=camera) if _local_day(c) == day]
+        first = (page - 1) * PAGE_SIZE
+        children = [self._clip(clip) for clip in clips[first : first + PAGE_SIZE]]
+        if first + PAGE_SIZE < len(clips):
+            # Long days are paged: the last child opens the next page.
+            children.append(
+                self._folder(
+                    f"{camera}/{day}/{page + 1}",
+                    f"Older clips ({len(clips) - first - PAGE_SIZE} more)",
+                    [],
+                    child_class=MediaClass.VIDEO,
+                )
+            )
+        title = f"{self._title(shared, camera)} · {day}"
+        if page > 1:
+            title += f" ({page})"
+        return self._folder(
+            f"{camera}/{day}" + (f"/{page}" if page > 1 else ""),
+            title,
+            children,
+            child_class=MediaClass.VIDEO,
+        )
+
+    def _clip(self, clip: Clip) -> BrowseMediaSource:
+        moment = datetime.fromtimestamp(clip.start, UTC).astimezone()
+        flags = " · kept" if clip.kept else ""
+        return BrowseMediaSource(
+            domain=DOMAIN,
+            identifier=f"clip/{clip.id}",
+            media_class=MediaClass.VIDEO,
+            media_content_type="video/mp4",
+            title=f"{moment:%H:%M:%S} · {round(clip.duration)} s · {clip.reason}{flags}",
+            can_play=True,
+            can_expand=False,
+            thumbnail=clip_url(clip.id, "jpg"),
+        )

@@ -1,0 +1,154 @@
+"""Services: record, list, delete and keep clips."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import voluptuous as vol
+from homeassistant.components.camera.const import DOMAIN as CAMERA_DOMAIN
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.service import async_register_platform_entity_service
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .engine.clipstore import CLIP_ID_RE, Clip
+from .runtime import CameraRuntime, media_content_id
+from .storage import async_get_store
+from .views import clip_url
+
+ATTR_DURATION = "duration"
+ATTR_CLIP_ID = "clip_id"
+ATTR_CAMERA = "camera"
+ATTR_START = "start"
+ATTR_END = "end"
+ATTR_LIMIT = "limit"
+ATTR_KEEP = "keep"
+
+SERVICE_RECORD_CLIP = "record_clip"
+SERVICE_LIST_CLIPS = "list_clips"
+SERVICE_DELETE_CLIP = "delete_clip"
+SERVICE_KEEP_CLIP = "keep_clip"
+
+RECORD_SCHEMA: dict[str | vol.Marker, Any] = {
+    vol.Optional(ATTR_DURATION, default=30): vol.All(vol.Coerce(int), vol.Range(min=1, max=300))
+}
+LIST_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CAMERA): cv.entity_id,
+        vol.Optional(ATTR_START): cv.datetime,
+        vol.Optional(ATTR_END): cv.datetime,
+        vol.Optional(ATTR_LIMIT, default=100): vol.All(vol.Coerce(int), vol.Range(min=1, max=1000)),
+    }
+)
+CLIP_SCHEMA = vol.Schema({vol.Required(ATTR_CLIP_ID): cv.string})
+KEEP_SCHEMA = vol.Schema(
+    {vol.Required(ATTR_CLIP_ID): cv.string, vol.Optional(ATTR_KEEP, default=True): cv.boolean}
+)
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the services once for the integration (not per camera)."""
+    async_register_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_RECORD_CLIP,
+        entity_domain=CAMERA_DOMAIN,
+        schema=RECORD_SCHEMA,
+        func="async_record_clip",
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_LIST_CLIPS,
+        _async_list_clips,
+        schema=LIST_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_DELETE_CLIP, _async_delete_clip, schema=CLIP_SCHEMA
+    )
+    hass.services.async_register(DOMAIN, SERVICE_KEEP_CLIP, _async_keep_clip, schema=KEEP_SCHEMA)
+
+
+def _runtime_for_camera(hass: HomeAssistant, entity_id: str) -> CameraRuntime:
+    entry = er.async_get(hass).async_get(entity_id)
+    config_entry = (
+        hass.config_entries.async_get_entry(entry.config_entry_id)
+        if entry is not None and entry.platform == DOMAIN and entry.config_entry_id
+        else None
+    )
+    if config_entry is None or config_entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_camera",
+            translation_placeholders={"entity_id": entity_id},
+        )
+    runtime: CameraRuntime = config_entry.runtime_data.runtime
+    return runtime
+
+
+def _clip_dict(hass: HomeAssistant, clip: Clip) -> dict[str, Any]:
+    return {
+        "id": clip.id,
+        "camera": clip.camera,
+        "event_id": clip.event_id,
+        "start": datetime.fromtimestamp(clip.start, UTC).isoformat(),
+        "end": datetime.fromtimestamp(clip.end, UTC).isoformat(),
+        "duration": clip.duration,
+        "reason": clip.reason,
+        "media_content_id": media_content_id(clip.id),
+        "thumbnail_url": clip_url(clip.id, "jpg"),
+        "kept": clip.kept,
+        "false_alarm": clip.false_alarm,
+    }
+
+
+async def _async_list_clips(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    shared = await async_get_store(hass)
+    camera = None
+    if ATTR_CAMERA in call.data:
+        camera = _runtime_for_camera(hass, call.data[ATTR_CAMERA]).camera
+    start, end = call.data.get(ATTR_START), call.data.get(ATTR_END)
+    since = None if start is None else _timestamp(start)
+    until = None if end is None else _timestamp(end)
+    if since is not None and until is not None and until < since:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="end_before_start")
+    clips = shared.store.clips(camera=camera, since=since, until=until)[: call.data[ATTR_LIMIT]]
+    return {"clips": [_clip_dict(hass, clip) for clip in clips]}
+
+
+def _timestamp(moment: datetime) -> float:
+    """Naive times are Home Assistant's local time, as the UI's date picker sends them."""
+    if moment.tzinfo is None:
+        moment = dt_util.as_utc(moment.replace(tzinfo=dt_util.get_default_time_zone()))
+    return moment.timestamp()
+
+
+async def _async_clip(call: ServiceCall) -> tuple[Any, str]:
+    shared = await async_get_store(call.hass)
+    clip_id = call.data[ATTR_CLIP_ID]
+    if not CLIP_ID_RE.match(clip_id) or shared.store.get(clip_id) is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="clip_not_found",
+            translation_placeholders={"clip_id": clip_id},
+        )
+    return shared, clip_id
+
+
+async def _async_delete_clip(call: ServiceCall) -> None:
+    shared, clip_id = await _async_clip(call)
+    await call.hass.async_add_executor_job(shared.store.delete, clip_id)
+
+
+async def _async_keep_clip(call: ServiceCall) -> None:
+    shared, clip_id = await _async_clip(call)
+    await call.hass.async_add_executor_job(
+        lambda: shared.store.update(clip_id, kept=call.data[ATTR_KEEP])
+    )

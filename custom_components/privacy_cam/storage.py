@@ -1,0 +1,42 @@
+"""The clip store shared by all cameras, in Home Assistant's media folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from homeassistant.core import HomeAssistant
+from homeassistant.util.hass_dict import HassKey
+
+from .const import DOMAIN, MAX_TOTAL_BYTES, MEDIA_FOLDER, MIN_FREE_BYTES
+from .engine.clipstore import ClipStore, Retention
+
+
+@dataclass(slots=True)
+class SharedStore:
+    store: ClipStore
+    retention: Retention = field(
+        default_factory=lambda: Retention(
+            max_total_bytes=MAX_TOTAL_BYTES, min_free_bytes=MIN_FREE_BYTES
+        )
+    )
+    # camera slug -> config entry id, for the media browser's titles
+    cameras: dict[str, str] = field(default_factory=dict)
+
+
+DATA_STORE: HassKey[SharedStore] = HassKey(DOMAIN)
+
+
+def media_root(hass: HomeAssistant) -> Path:
+    """privacy_cam/ under the "local" media folder (HA's default media source)."""
+    base = hass.config.media_dirs.get("local") or hass.config.path("media")
+    return Path(base) / MEDIA_FOLDER
+
+
+async def async_get_store(hass: HomeAssistant) -> SharedStore:
+    """The shared store, loaded (and reconciled with the folder) on first use."""
+    if (shared := hass.data.get(DATA_STORE)) is None:
+        store = ClipStore(media_root(hass))
+        await hass.async_add_executor_job(store.load)
+        shared = hass.data.setdefault(DATA_STORE, SharedStore(store))
+    return shared

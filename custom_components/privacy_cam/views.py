@@ -1,0 +1,45 @@
+"""Authenticated HTTP view for clips and thumbnails (Range requests for seeking)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from aiohttp import web
+from homeassistant.helpers.http import HomeAssistantView
+from homeassistant.core import HomeAssistant
+
+from .engine.clipstore import CLIP_ID_RE
+from .storage import DATA_STORE
+
+CLIP_URL = "/api/privacy_cam/clip/{clip_id}.{ext}"
+CONTENT_TYPES = {"mp4": "video/mp4", "jpg": "image/jpeg"}
+
+
+def clip_url(clip_id: str, ext: str = "mp4") -> str:
+    return CLIP_URL.format(clip_id=clip_id, ext=ext)
+
+
+class ClipView(HomeAssistantView):
+    """Serves only files the clip index knows; IDs are validated, paths never taken."""
+
+    url = CLIP_URL
+    name = "api:privacy_cam:clip"
+    requires_auth = True
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.hass = hass
+
+    async def get(self, request: web.Request, clip_id: str, ext: str) -> web.StreamResponse:
+        if ext not in CONTENT_TYPES or not CLIP_ID_RE.match(clip_id):
+            return web.Response(status=HTTPStatus.BAD_REQUEST)
+        shared = self.hass.data.get(DATA_STORE)
+        if shared is None:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        path = await self.hass.async_add_executor_job(shared.store.file_for, clip_id, ext == "jpg")
+        if path is None:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        # aiohttp's FileResponse answers Range requests (seeking) and streams from disk.
+        return web.FileResponse(
+            path,
+            headers={"Content-Type": CONTENT_TYPES[ext], "Cache-Control": "private, max-age=3600"},
+        )

@@ -1,0 +1,97 @@
+"""Recorded clips play in a real browser: headless Chromium, <video> readyState >= 3."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from custom_components.privacy_cam.engine import SourceConfig, create_source
+from custom_components.privacy_cam.engine.clipwriter import encode_jpegs, remux_h264
+from custom_components.privacy_cam.engine.frames import EncodedPacket, JpegFrame
+
+from ..peers.videos import jpeg_frames, make_h264
+
+PAGE = """<!doctype html><html><head><title>loading</title></head><body>
+<video id="v" src="{src}" muted preload="auto"></video>
+<script>
+const v = document.getElementById("v");
+const report = () => {{ document.title = "ready:" + v.readyState + ":" + v.duration.toFixed(2); }};
+v.addEventListener("canplaythrough", report);
+v.addEventListener("error", () => {{ document.title = "error:" + (v.error && v.error.code); }});
+</script></body></html>"""
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """No request lines in the test output."""
+
+
+def _play(folder: Path, clip: str) -> tuple[int, float]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Debian's chromium is missing: run scripts/setup as root")
+    (folder / "page.html").write_text(PAGE.format(src=clip))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                f"--user-data-dir={folder / 'profile'}",
+                "--virtual-time-budget=10000",
+                "--dump-dom",
+                f"http://127.0.0.1:{server.server_address[1]}/page.html",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    match = re.search(r"<title>ready:(\d):([\d.]+)</title>", result.stdout)
+    assert match, re.search(r"<title>[^<]*</title>", result.stdout)
+    return int(match.group(1)), float(match.group(2))
+
+
+def test_remuxed_clip_plays_in_chromium(tmp_path: Path) -> None:
+    video = make_h264(tmp_path / "camera.mp4", seconds=6.0)
+    source = create_source(SourceConfig(kind="file", url=str(video)))
+    packets: list[EncodedPacket] = []
+    source.add_packet_callback(packets.append)
+    source.start()
+    source.wait_ready(5)
+    import time
+
+    deadline = time.monotonic() + 10
+    while len(packets) < 60 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    source.stop()
+    assert source.info is not None
+    duration = remux_h264(packets[:50], source.info, tmp_path / "clip.mp4")
+    state, played = _play(tmp_path, "clip.mp4")
+    assert state >= 3
+    assert abs(played - duration) <= 0.5 and abs(played - 5.0) <= 0.5
+
+
+def test_encoded_mjpeg_clip_plays_in_chromium(tmp_path: Path) -> None:
+    stills = [JpegFrame(data, 1000.0 + i / 5) for i, data in enumerate(jpeg_frames(20))]
+    encode_jpegs(stills, tmp_path / "clip.mp4")
+    state, played = _play(tmp_path, "clip.mp4")
+    assert state >= 3 and abs(played - 4.0) <= 0.5

@@ -1,0 +1,251 @@
+"""Clips in Home Assistant: services, media source, the clip view, entities, events."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from homeassistant.components.media_source import (
+    URI_SCHEME,
+    Unresolvable,
+    async_browse_media,
+    async_resolve_media,
+)
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.privacy_cam.const import CONF_KIND, DOMAIN
+
+CAMERA = "camera.garden"
+
+
+async def _setup(hass: HomeAssistant, options: dict[str, Any] | None = None) -> MockConfigEntry:
+    assert await async_setup_component(hass, "media_source", {})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Garden",
+        unique_id="demo",
+        data={CONF_KIND: "demo"},
+        options=options or {},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def _wait(predicate: Any, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def _manual_clip(hass: HomeAssistant, saved: list[Event], duration: int = 2) -> str:
+    before = len(saved)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "record_clip",
+        {ATTR_ENTITY_ID: CAMERA, "duration": duration},
+        blocking=True,
+        return_response=True,
+    )
+    clip_id = response[CAMERA]["clip_id"]  # type: ignore[index]
+    await _wait(lambda: len(saved) > before, duration + 6)
+    return str(clip_id)
+
+
+async def test_manual_clip_everywhere(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    saved: list[Event] = []
+    hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
+    entry = await _setup(hass)
+    await _wait(lambda: entry.runtime_data.runtime.available, 5)
+    await asyncio.sleep(1.2)  # a keyframe in the pre-roll buffer
+    clip_id = await _manual_clip(hass, saved)
+    await hass.async_block_till_done()
+    event = saved[-1].data
+    assert event["clip_id"] == clip_id and event["entity_id"] == CAMERA
+    assert event["media_content_id"] == f"{URI_SCHEME}{DOMAIN}/clip/{clip_id}"
+
+    # The file: under the media folder, H.264 MP4 of the right length.
+    media = Path(hass.config.media_dirs["local"]) / "privacy_cam" / "garden"
+    files = list(media.glob("*/*.mp4"))
+    assert len(files) == 1 and files[0].name.endswith(f"_{clip_id}.mp4")
+    with av.open(str(files[0])) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+        assert abs(float(container.duration or 0) / 1e6 - 2.0) <= 0.5
+
+    # Entities.
+    last = hass.states.get("sensor.garden_last_clip")
+    assert last is not None and last.attributes["clip_id"] == clip_id
+    assert last.attributes["media_content_id"] == event["media_content_id"]
+    storage = hass.states.get("sensor.garden_storage_used")
+    assert storage is not None and float(storage.state) > 0
+    client = await hass_client()
+    image = hass.states.get("image.garden_last_motion")
+    assert image is not None
+    response = await client.get("/api/image_proxy/image.garden_last_motion")
+    assert response.status == 200 and (await response.read())[:2] == b"\xff\xd8"
+
+    # list_clips.
+    listing = await hass.services.async_call(
+        DOMAIN, "list_clips", {"camera": CAMERA, "limit": 5}, blocking=True, return_response=True
+    )
+    clips = listing["clips"]  # type: ignore[index]
+    assert [c["id"] for c in clips] == [clip_id]  # type: ignore[index,union-attr]
+    first = clips[0]  # type: ignore[index]
+    assert first["reason"] == "manual" and first["kept"] is False  # type: ignore[index]
+    assert first["thumbnail_url"] == f"/api/privacy_cam/clip/{clip_id}.jpg"  # type: ignore[index]
+    assert set(first) >= {"start", "end", "duration", "camera", "media_content_id", "false_alarm"}  # type: ignore[arg-type]
+
+    # Media source: cameras -> days -> clips, and resolving.
+    root = await async_browse_media(hass, f"{URI_SCHEME}{DOMAIN}")
+    assert [c.title for c in root.children] == ["Garden"]
+    camera = await async_browse_media(hass, root.children[0].media_content_id)
+    day = await async_browse_media(hass, camera.children[0].media_content_id)
+    assert len(day.children) == 1
+    item = day.children[0]
+    assert item.can_play and " s · manual" in item.title
+    assert item.thumbnail == f"/api/privacy_cam/clip/{clip_id}.jpg"
+    played = await async_resolve_media(hass, item.media_content_id, None)
+    assert played.url == f"/api/privacy_cam/clip/{clip_id}.mp4" and played.mime_type == "video/mp4"
+    single = await async_browse_media(hass, item.media_content_id)
+    assert single.can_play
+
+    # The view: authenticated, Range for seeking, nothing outside the store.
+    response = await client.get(played.url)
+    body = await response.read()
+    assert response.status == 200 and response.content_type == "video/mp4"
+    response = await client.get(played.url, headers={"Range": "bytes=100-199"})
+    assert response.status == 206 and len(await response.read()) == 100
+    anonymous = await hass_client_no_auth()
+    assert (await anonymous.get(played.url)).status == 401
+    for bad, status in (
+        ("/api/privacy_cam/clip/ffffffffffff.mp4", 404),
+        ("/api/privacy_cam/clip/..%2F..%2Fsecrets.mp4", 400),
+        ("/api/privacy_cam/clip/%2e%2e.mp4", 400),
+        (f"/api/privacy_cam/clip/{clip_id}.txt", 400),
+    ):
+        assert (await client.get(bad)).status == status, bad
+    assert len(body) == files[0].stat().st_size
+
+    # keep_clip / delete_clip.
+    await hass.services.async_call(DOMAIN, "keep_clip", {"clip_id": clip_id}, blocking=True)
+    assert entry.runtime_data.runtime.shared.store.get(clip_id).kept  # type: ignore[union-attr]
+    await hass.services.async_call(DOMAIN, "delete_clip", {"clip_id": clip_id}, blocking=True)
+    assert not files[0].exists()
+    assert (await client.get(played.url)).status == 404
+    with pytest.raises(Unresolvable):
+        await async_resolve_media(hass, item.media_content_id, None)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_service_errors_are_translated(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    for service, data, key in (
+        ("delete_clip", {"clip_id": "ffffffffffff"}, "clip_not_found"),
+        ("keep_clip", {"clip_id": "../../etc"}, "clip_not_found"),
+        ("list_clips", {"camera": "camera.nope"}, "unknown_camera"),
+        (
+            "list_clips",
+            {"start": "2026-11-20T10:00:00", "end": "2026-11-20T09:00:00"},
+            "end_before_start",
+        ),
+    ):
+        with pytest.raises(ServiceValidationError) as err:
+            await hass.services.async_call(
+                DOMAIN,
+                service,
+                data,
+                blocking=True,
+                return_response=service == "list_clips",
+            )
+        assert err.value.translation_key == key, service
+    listing = await hass.services.async_call(
+        DOMAIN,
+        "list_clips",
+        {"start": "2026-11-20T10:00:00+00:00", "end": "2030-01-01T00:00:00"},
+        blocking=True,
+        return_response=True,
+    )
+    assert listing == {"clips": []}
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: "switch.garden_privacy_mode"}, blocking=True
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "record_clip", {ATTR_ENTITY_ID: CAMERA}, blocking=True, return_response=True
+        )
+    assert err.value.translation_key == "camera_not_streaming"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_media_source_rejects_unknown_ids(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    for identifier in ("clip/zzz", "clip/ffffffffffff", "../x", "garden/2026-01-01/0", "a/b/c/d"):
+        with pytest.raises(Unresolvable):
+            await async_browse_media(hass, f"{URI_SCHEME}{DOMAIN}/{identifier}")
+    with pytest.raises(Unresolvable):
+        await async_resolve_media(hass, f"{URI_SCHEME}{DOMAIN}/garden", None)
+    empty = await async_browse_media(hass, f"{URI_SCHEME}{DOMAIN}/garden/2026-01-01")
+    assert empty.children == []
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_motion_clip_from_the_demo_walker(hass: HomeAssistant) -> None:
+    """The walker (3-10 s) makes a motion clip with pre-roll, ended by the post-roll."""
+    saved: list[Event] = []
+    hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
+    entry = await _setup(hass, {"cooldown": 1, "preroll": 2, "postroll": 1})
+    await _wait(lambda: saved, 20)
+    clip = entry.runtime_data.runtime.shared.store.get(saved[0].data["clip_id"])
+    assert clip is not None and clip.reason == "motion"
+    assert clip.event_id == saved[0].data["event_id"]
+    # Walker visible ~7 s, + pre-roll (2 s, from a keyframe) + post-roll (1 s).
+    assert 7.0 <= clip.duration <= 13.0
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("options", "switch_off"),
+    [({"record_mode": "off"}, None), ({"record_mode": "alarms"}, None), ({}, "recording")],
+)
+async def test_no_clip_when_not_wanted(
+    hass: HomeAssistant, options: dict[str, Any], switch_off: str | None
+) -> None:
+    saved: list[Event] = []
+    hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
+    entry = await _setup(hass, {"cooldown": 1, "postroll": 1, **options})
+    if switch_off:
+        await hass.services.async_call(
+            "switch", "turn_off", {ATTR_ENTITY_ID: f"switch.garden_{switch_off}"}, blocking=True
+        )
+    await _wait(lambda: hass.states.get("binary_sensor.garden_motion").state == "on", 10)  # type: ignore[union-attr]
+    await _wait(lambda: hass.states.get("binary_sensor.garden_motion").state == "off", 12)  # type: ignore[union-attr]
+    await asyncio.sleep(1.5)
+    assert saved == []
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unfinished_files_are_cleaned_at_start(hass: HomeAssistant) -> None:
+    folder = Path(hass.config.media_dirs["local"]) / "privacy_cam" / "garden" / "2026-11-20"
+    folder.mkdir(parents=True)
+    partial = folder / ".10-00-00_aaaaaaaaaaaa.part.mp4"
+    partial.write_bytes(b"cut short by a crash")
+    entry = await _setup(hass)
+    assert not partial.exists()
+    await hass.config_entries.async_unload(entry.entry_id)
