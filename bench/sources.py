@@ -90,7 +90,7 @@ def run(seconds: float = 8.0, runs: int = 5) -> list[tuple[str, dict[str, float]
 
 
 def print_table(results: list[tuple[str, dict[str, float]]]) -> None:
-    print("\n## Sources (one camera, analysis at 5 fps, 180 px high)")
+    print("\n## Sources (one camera, analysis at 5 fps, 120 px high)")
     print("| source | first frame (s) | CPU ms per s | % of one core | fps | analysis fps |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, r in results:

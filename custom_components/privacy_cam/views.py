@@ -5,8 +5,8 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from aiohttp import web
-from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.http import HomeAssistantView
 
 from .engine.clipstore import CLIP_ID_RE
 from .storage import DATA_STORE

@@ -33,10 +33,15 @@ def _md5(text: str) -> str:
 class HttpCamera:
     """Start with `start()`, stop with `stop()`; `url(path)` gives addresses."""
 
-    def __init__(self, fps: float = 10.0, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        fps: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+        frames: list[bytes] | None = None,
+    ) -> None:
         self.fps = fps
         self.ssl_context = ssl_context
-        self.frames = jpeg_frames()
+        self.frames = frames or jpeg_frames()
         self.port = _free_port()
         self.requests: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -1,0 +1,116 @@
+"""Recording benchmark: what clips cost on top of detection, and pre-roll memory."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from custom_components.privacy_cam.engine import SourceConfig, create_source
+from custom_components.privacy_cam.engine.clipstore import Clip, ClipStore
+from custom_components.privacy_cam.engine.motion import MotionSettings
+from custom_components.privacy_cam.engine.recorder import ClipRecorder
+from custom_components.privacy_cam.engine.watcher import MotionWatcher
+from tests.peers.http_camera import HttpCamera, _free_port
+from tests.peers.videos import jpeg_frames
+
+from .motion import camera_like
+from .sources import PEERS, RTSP_PYTHON
+
+SECONDS = 20.0
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(config: SourceConfig, folder: Path, record: bool) -> dict[str, float]:
+    store = ClipStore(folder / "privacy_cam")
+    store.load()
+    source = create_source(config)
+    watcher = MotionWatcher(source, MotionSettings(), lambda *args: None)
+    clips: list[Clip] = []
+    recorder = ClipRecorder(source, store, "bench", clips.append, preroll=5.0)
+    sizes: list[int] = []
+    source.add_packet_callback(lambda p: sizes.append(len(p.data)))
+    source.add_jpeg_callback(lambda j: sizes.append(len(j.data)))
+    recorder.start()
+    source.start()
+    watcher.start()
+    source.wait_ready(15)
+    time.sleep(6.0)  # fill the pre-roll
+    preroll_bytes = recorder.buffer.size_bytes
+    cpu0, wall0, bytes0 = _cpu(), time.monotonic(), sum(sizes)
+    if record:
+        recorder.begin("manual", None, since=time.time(), duration=SECONDS - 0.5)
+    time.sleep(SECONDS)
+    watcher.stop()
+    source.stop()
+    recorder.stop()  # includes writing the clip
+    cpu, wall = _cpu() - cpu0, time.monotonic() - wall0
+    recorder.close()
+    bitrate = (sum(sizes) - bytes0) / wall if sizes else 0.0
+    return {
+        "cpu_ms_per_s": 1000 * cpu / wall,
+        "preroll_bytes": preroll_bytes,
+        "bitrate_bytes_per_s": bitrate,
+        "clips": len(clips),
+    }
+
+
+def run() -> list[tuple[str, dict[str, float], dict[str, float]]]:
+    rows = []
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        video = camera_like(folder / "1080p15.mp4", 1920, 1080, 15, 30)
+        port = _free_port()
+        server = subprocess.Popen(
+            [RTSP_PYTHON, str(PEERS / "rtsp_server.py"), str(port), f"/cam={video}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None and server.stdout.readline().strip() == "READY"
+            rtsp = SourceConfig(kind="rtsp", url=f"rtsp://127.0.0.1:{port}/cam")
+            base = _run(rtsp, folder / "a", record=False)
+            server.terminate()
+            server.wait(5)
+            server = subprocess.Popen(
+                [RTSP_PYTHON, str(PEERS / "rtsp_server.py"), str(port), f"/cam={video}"],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert server.stdout is not None and server.stdout.readline().strip() == "READY"
+            rows.append(("RTSP 1080p@15 H.264 (remux)", base, _run(rtsp, folder / "b", True)))
+        finally:
+            server.terminate()
+            server.wait(5)
+        camera = HttpCamera(fps=10, frames=jpeg_frames(10, 1280, 720))
+        camera.start()
+        try:
+            mjpeg = SourceConfig(kind="mjpeg", url=camera.url("/mjpeg"))
+            base = _run(mjpeg, folder / "c", record=False)
+            rows.append(("MJPEG 720p@10 (re-encode)", base, _run(mjpeg, folder / "d", True)))
+        finally:
+            camera.stop()
+    return rows
+
+
+def print_table(rows: list[tuple[str, dict[str, float], dict[str, float]]]) -> None:
+    print("\n## Recording (CPU ms per second of live video; source + detection, then + a clip)")
+    print(
+        "| source | detection only | while recording | extra | pre-roll buffer |"
+        " pre-roll x bitrate | buffer / (pre-roll x bitrate) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, base, rec in rows:
+        ideal = 5.0 * base["bitrate_bytes_per_s"]
+        ratio = base["preroll_bytes"] / ideal if ideal else float("nan")
+        print(
+            f"| {name} | {base['cpu_ms_per_s']:.1f} | {rec['cpu_ms_per_s']:.1f} | "
+            f"{100 * (rec['cpu_ms_per_s'] / base['cpu_ms_per_s'] - 1):+.1f}% | "
+            f"{base['preroll_bytes'] / 1e6:.2f} MB | {ideal / 1e6:.2f} MB | {ratio:.2f} |"
+        )
