@@ -62,7 +62,15 @@ DASHBOARD = {
                         "number.demo_camera_sensitivity",
                         "sensor.demo_camera_last_motion",
                         "event.demo_camera_motion",
+                        "switch.demo_camera_recording",
+                        "sensor.demo_camera_last_clip",
+                        "sensor.demo_camera_storage_used",
                     ],
+                },
+                {
+                    "type": "picture-entity",
+                    "entity": "image.demo_camera_last_motion",
+                    "name": "Last motion (thumbnail of the latest clip)",
                 },
                 {
                     "type": "history-graph",

@@ -102,9 +102,7 @@ class ClipRecorder:
     def stop(self, timeout: float = 10.0) -> None:
         """Finish what is being recorded, write it, and end the writer thread."""
         with self._lock:
-            active, self._active = self._active, None
-        if active is not None and active.items:
-            self._jobs.put(_Job(active, self.source.info, list(active.items)))
+            self._finish_locked()
         self._jobs.put(None)
         if self._writer is not None:
             self._writer.join(timeout)
@@ -150,8 +148,12 @@ class ClipRecorder:
     def end(self, event_id: str | None, last_motion: float) -> None:
         """The event ended at `last_motion` (wall time): stop after the post-roll."""
         with self._lock:
-            if self._active is not None and self._active.event_id == event_id:
-                self._active.stop_at = last_motion + self.postroll
+            active = self._active
+            if active is not None and active.event_id == event_id:
+                active.stop_at = last_motion + self.postroll
+                if active.items and active.items[-1].wall >= active.stop_at:
+                    # The event ended later than its post-roll (the cooldown): cut now.
+                    self._finish_locked()
 
     def set_thumbnail(self, event_id: str | None, jpeg: bytes) -> None:
         with self._lock:
@@ -194,8 +196,13 @@ class ClipRecorder:
 
     def _finish_locked(self) -> None:
         active, self._active = self._active, None
-        if active is not None and active.items:
-            self._jobs.put(_Job(active, self.source.info, list(active.items)))
+        if active is None:
+            return
+        items = active.items
+        if active.stop_at is not None:
+            items = [item for item in items if item.wall < active.stop_at]
+        if items:
+            self._jobs.put(_Job(active, self.source.info, items))
 
     # Writer thread ---------------------------------------------------------------------
 
