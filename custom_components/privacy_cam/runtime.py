@@ -96,6 +96,7 @@ class CameraRuntime:
         )
         self.last_clip: Clip | None = next(iter(shared.store.clips(camera=self.camera)), None)
         self.disk_full = False
+        self._thumbnail_score: tuple[str | None, float] = (None, 0.0)
         self.flags = CameraFlags()
         self.available = False
         self.last_error: SourceError | None = None
@@ -283,11 +284,11 @@ class CameraRuntime:
 
     def _on_motion(self, change: Change, event: MotionEvent, result: MotionResult | None) -> None:
         """Called on the motion thread; only starts and ends cross to the loop."""
-        self._record(change, event)
+        self._record(change, event, result)
         if change is not Change.UPDATED:
             self.hass.loop.call_soon_threadsafe(self._async_on_motion, change, event)
 
-    def _record(self, change: Change, event: MotionEvent) -> None:
+    def _record(self, change: Change, event: MotionEvent, result: MotionResult | None) -> None:
         """Clip control, on the motion thread (the recorder is thread-safe)."""
         if change is Change.STARTED and self._should_record():
             reason = "alarm" if self.flags.armed else "motion"
@@ -295,10 +296,18 @@ class CameraRuntime:
             self.recorder.begin(reason, event.id, since)
         elif change is Change.ENDED:
             self.recorder.end(event.id, _wall_ts(event.last_motion))
-        # A new peak: the frame just decoded is the one worth a thumbnail.
-        new_peak = change is not Change.ENDED and event.peak_time == event.last_motion
-        if new_peak and self.recorder.recording and (still := self.source.still_jpeg(640)):
+        if change is Change.ENDED or result is None or result.box is None:
+            return
+        # The thumbnail is the frame with most motion, preferring a subject near the
+        # middle: someone entering at the edge scores high but shows little (and
+        # the media browser crops thumbnails to their centre).
+        x0, _, x1, _ = result.box
+        score = result.score * (1.0 - abs((x0 + x1) / 2 - 0.5))
+        best_id, best = self._thumbnail_score
+        better = best_id != event.id or score > best
+        if better and self.recorder.recording and (still := self.source.still_jpeg(640)):
             self.recorder.set_thumbnail(event.id, still)
+            self._thumbnail_score = (event.id, score)
 
     def _should_record(self) -> bool:
         mode = self.record_options.mode
