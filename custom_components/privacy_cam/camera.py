@@ -87,7 +87,14 @@ class PrivacyCamCamera(PrivacyCamEntity, Camera):
                 translation_key="camera_not_streaming",
                 translation_placeholders={"entity_id": self.entity_id},
             )
-        return {"clip_id": await self.runtime.async_record_clip(duration)}
+        clip_id = await self.runtime.async_record_clip(duration)
+        if clip_id is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="disk_full",
+                translation_placeholders={"entity_id": self.entity_id},
+            )
+        return {"clip_id": clip_id}
 
     async def async_turn_off(self) -> None:
         """Turning the camera off is privacy mode: no frame is pulled at all."""

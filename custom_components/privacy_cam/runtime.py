@@ -315,6 +315,10 @@ class CameraRuntime:
             return False
         if mode == RECORD_ALARMS and not self.flags.armed:
             return False
+        return self._disk_ok()
+
+    def _disk_ok(self) -> bool:
+        """After a full disk, record again (and drop the repair issue) once there is room."""
         if self.disk_full:
             if not self.shared.store.disk_ok(self.shared.retention):
                 return False
@@ -324,8 +328,10 @@ class CameraRuntime:
             )
         return True
 
-    async def async_record_clip(self, duration: float) -> str:
-        """A manual clip of `duration` seconds from now."""
+    async def async_record_clip(self, duration: float) -> str | None:
+        """A manual clip of `duration` seconds from now; None while the disk is full."""
+        if not await self.hass.async_add_executor_job(self._disk_ok):
+            return None
         return await self.hass.async_add_executor_job(
             self.recorder.begin, "manual", None, time.time(), duration
         )

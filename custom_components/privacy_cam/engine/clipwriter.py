@@ -8,9 +8,10 @@ start playing before the whole file arrives.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -27,9 +28,26 @@ def temporary_path(path: Path) -> Path:
 
 
 def remux_h264(packets: Sequence[EncodedPacket], info: StreamInfo, path: Path) -> float:
-    """Copy H.264 packets into an MP4 without re-encoding; returns the duration.
+    """Copy H.264 packets into an MP4 without re-encoding; returns the duration."""
+    return _cleaning_up(path, _remux_h264, packets, info, path)
 
-    The first packet must be a keyframe. Timestamps are shifted so the clip
+
+def encode_jpegs(frames: Sequence[JpegFrame], path: Path, fps: float | None = None) -> float:
+    """Encode stills (MJPEG, snapshot cameras) to H.264 at their own pace."""
+    return _cleaning_up(path, _encode_jpegs, frames, path, fps)
+
+
+def _cleaning_up(path: Path, write: Callable[..., float], *args: Any) -> float:
+    """A failed write (disk full...) must not leave a partial file taking space."""
+    try:
+        return write(*args)
+    except BaseException:
+        temporary_path(path).unlink(missing_ok=True)
+        raise
+
+
+def _remux_h264(packets: Sequence[EncodedPacket], info: StreamInfo, path: Path) -> float:
+    """The first packet must be a keyframe. Timestamps are shifted so the clip
     starts at zero. Written to a temporary name, then renamed into place.
     """
     if not packets or not packets[0].is_keyframe:
@@ -61,8 +79,7 @@ def remux_h264(packets: Sequence[EncodedPacket], info: StreamInfo, path: Path) -
     return float((last - base) * packets[0].time_base) + frame
 
 
-def encode_jpegs(frames: Sequence[JpegFrame], path: Path, fps: float | None = None) -> float:
-    """Encode stills (MJPEG, snapshot cameras) to H.264 at their own pace."""
+def _encode_jpegs(frames: Sequence[JpegFrame], path: Path, fps: float | None) -> float:
     if not frames:
         raise ValueError("no frames to encode")
     decoder = ImageDecoder()
