@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import av
@@ -251,43 +252,49 @@ async def test_unfinished_files_are_cleaned_at_start(hass: HomeAssistant) -> Non
     await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_full_disk_stops_recording_and_resumes(hass: HomeAssistant, tmp_path: Path) -> None:
-    """A real full disk (a 400 kB tmpfs): repair issue, no partial file, then recovery."""
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 400 kB file system (tmpfs), to fill up."""
     import os
     import subprocess
-
-    from homeassistant.helpers import issue_registry as ir
 
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
     disk = tmp_path / "tiny"
     disk.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(disk)], check=True)
-    try:
-        hass.config.media_dirs = {"local": str(disk)}
-        saved: list[Event] = []
-        hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
-        entry = await _setup(hass, {"record_mode": "off"})
-        runtime = entry.runtime_data.runtime
-        runtime.shared.retention.min_free_bytes = 100_000  # resume once 50 kB are free
-        await _wait(lambda: runtime.available, 5)
-        await asyncio.sleep(1.2)
-        await hass.services.async_call(
-            DOMAIN,
-            "record_clip",
-            {ATTR_ENTITY_ID: CAMERA, "duration": 12},
-            blocking=True,
-            return_response=True,
-        )
-        issue_id = f"disk_full_{entry.entry_id}"
-        await _wait(lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None, 20)
-        assert saved == []
-        assert not list(disk.rglob("*.part.*"))  # the failed write left nothing behind
-        # The index is intact and there is room again: a short clip works, the issue goes.
-        clip_id = await _manual_clip(hass, saved, duration=1)
-        await hass.async_block_till_done()
-        assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
-        assert runtime.shared.store.get(clip_id) is not None
-        await hass.config_entries.async_unload(entry.entry_id)
-    finally:
-        subprocess.run(["umount", str(disk)], check=False)
+    subprocess.run(
+        ["/usr/bin/mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(disk)], check=True
+    )
+    yield disk
+    subprocess.run(["/usr/bin/umount", str(disk)], check=False)
+
+
+async def test_full_disk_stops_recording_and_resumes(hass: HomeAssistant, tiny_disk: Path) -> None:
+    """A full disk: repair issue, no partial file left, then recovery once there is room."""
+    from homeassistant.helpers import issue_registry as ir
+
+    hass.config.media_dirs = {"local": str(tiny_disk)}
+    saved: list[Event] = []
+    hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
+    entry = await _setup(hass, {"record_mode": "off"})
+    runtime = entry.runtime_data.runtime
+    runtime.shared.retention.min_free_bytes = 100_000  # resume once 50 kB are free
+    await _wait(lambda: runtime.available, 5)
+    await asyncio.sleep(1.2)
+    await hass.services.async_call(
+        DOMAIN,
+        "record_clip",
+        {ATTR_ENTITY_ID: CAMERA, "duration": 12},
+        blocking=True,
+        return_response=True,
+    )
+    issue_id = f"disk_full_{entry.entry_id}"
+    await _wait(lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None, 20)
+    assert saved == []
+    assert not list(tiny_disk.rglob("*.part.*"))  # the failed write left nothing behind
+    # The index is intact and there is room again: a short clip works, the issue goes.
+    clip_id = await _manual_clip(hass, saved, duration=1)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert runtime.shared.store.get(clip_id) is not None
+    await hass.config_entries.async_unload(entry.entry_id)
