@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import av
@@ -291,7 +291,8 @@ async def test_full_disk_stops_recording_and_resumes(hass: HomeAssistant, tiny_d
     issue_id = f"disk_full_{entry.entry_id}"
     await _wait(lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None, 20)
     assert saved == []
-    assert not list(tiny_disk.rglob("*.part.*"))  # the failed write left nothing behind
+    # The failed write left nothing behind.
+    assert not await hass.async_add_executor_job(lambda: list(tiny_disk.rglob("*.part.*")))
     # The index is intact and there is room again: a short clip works, the issue goes.
     clip_id = await _manual_clip(hass, saved, duration=1)
     await hass.async_block_till_done()
