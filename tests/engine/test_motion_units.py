@@ -214,3 +214,22 @@ def test_lamp_on_plain_wall_is_lighting(use_opencv: bool) -> None:
     results = [detector.detect(lit) for _ in range(10)]
     assert not any(r.motion for r in results)
     assert results[0].lighting
+
+
+def _canonical(labels: np.ndarray) -> list[int]:
+    """Labels renumbered by first appearance, so two labellings compare as partitions."""
+    order: dict[int, int] = {}
+    return [order.setdefault(v, len(order)) if v else 0 for v in labels.ravel().tolist()]
+
+
+def test_run_labelling_matches_opencv_on_random_grids() -> None:
+    rng = np.random.default_rng(12)
+    for density in (0.1, 0.3, 0.5, 0.7):
+        for _ in range(25):
+            grid = rng.random((30, 54)) < density
+            ours, ours_count = _label(grid, use_opencv=False)
+            theirs, their_count = _label(grid, use_opencv=True)
+            assert ours_count == their_count
+            assert _canonical(ours) == _canonical(theirs)
+    empty, count = _label(np.zeros((4, 4), bool), use_opencv=False)
+    assert count == 0 and not empty.any()
