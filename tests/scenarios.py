@@ -219,3 +219,37 @@ def render_video(scenario: Scenario, path: Path, seed: int = 0) -> Path:
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+# A flag on a pole that flaps in gusts (4-8 s of every 14 s): a real nuisance that fires.
+FLAG_BOX = (0.72, 0.25, 0.86, 0.45)  # x0, y0, x1, y1
+
+
+def _flag_image(t: float, rng: np.random.Generator, image: RGB) -> None:
+    if 4.0 <= (t % 14.0) < 8.0:
+        x0, y0, x1, y1 = FLAG_BOX
+        h, w = int((y1 - y0) * HEIGHT), int((x1 - x0) * WIDTH)
+        phase = rng.uniform(0, 6.28)
+        wave = np.sin(np.linspace(0, 12, w)[None, :] + phase + np.linspace(0, 3, h)[:, None]) > 0
+        flag = np.where(wave[..., None], [230.0, 40.0, 40.0], [250.0, 250.0, 250.0])
+        image[int(y0 * HEIGHT) : int(y0 * HEIGHT) + h, int(x0 * WIDTH) : int(x0 * WIDTH) + w] = flag
+
+
+def _flag(t: float, rng: np.random.Generator) -> RGB:
+    image = BACKGROUND * 0.8 + _noise(rng)
+    _flag_image(t, rng, image)
+    return image
+
+
+def _flag_and_walker(t: float, rng: np.random.Generator) -> RGB:
+    """The flag flaps while someone walks past under it (from the left, 4 s in)."""
+    image = _flag(t, rng)
+    if t >= 4.0:
+        x = -0.06 + (t - 4.0) * 0.15
+        if x < 1.0:
+            _person(image, x, 0.2)
+    return image
+
+
+FLAG = Scenario("flapping_flag", 42, _flag)
+FLAG_WALKER = Scenario("flag_and_walker", 12, _flag_and_walker, appears=4.0)

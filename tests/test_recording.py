@@ -299,3 +299,63 @@ async def test_full_disk_stops_recording_and_resumes(hass: HomeAssistant, tiny_d
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
     assert runtime.shared.store.get(clip_id) is not None
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_report_false_alarm_learns_locally(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """Three reports of the same place: learned, stored across reloads, visible, resettable."""
+    from pytest_homeassistant_custom_component.components.diagnostics import (
+        get_diagnostics_for_config_entry,
+    )
+
+    saved: list[Event] = []
+    hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
+    entry = await _setup(hass, {"cooldown": 1, "preroll": 1, "postroll": 1})
+    await _wait(lambda: saved, 20)  # the demo walker makes a motion clip
+    store = entry.runtime_data.runtime.shared.store
+    clip = store.get(saved[0].data["clip_id"])
+    assert clip is not None and clip.box is not None
+    for _ in range(3):
+        await hass.services.async_call(
+            DOMAIN, "report_false_alarm", {"clip_id": clip.id}, blocking=True
+        )
+    assert store.get(clip.id).false_alarm  # type: ignore[union-attr]
+    motion = hass.states.get("binary_sensor.garden_motion")
+    assert motion is not None
+    assert motion.attributes["learned_nuisance_regions"] == 1
+    assert motion.attributes["false_alarm_reports"] == 3
+    runtime = entry.runtime_data.runtime
+    assert runtime.watcher.detector.learned  # applied to the running detector
+
+    # Sharing is not possible without a destination: refused, nothing changes.
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "report_false_alarm",
+            {"clip_id": clip.id, "share_with": "installer"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "share_destination_not_found"
+
+    # Survives a reload; shows in diagnostics; reset_learning forgets it.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    runtime = entry.runtime_data.runtime
+    assert runtime.learning.learned_boxes() and runtime.watcher.detector.learned
+    assert await async_setup_component(hass, "diagnostics", {})
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["learning"][0]["reports"] == 3
+    await hass.services.async_call(
+        DOMAIN, "reset_learning", {ATTR_ENTITY_ID: CAMERA}, blocking=True
+    )
+    assert runtime.learning.regions == [] and runtime.watcher.detector.learned == ()
+    motion = hass.states.get("binary_sensor.garden_motion")
+    assert motion is not None and motion.attributes["learned_nuisance_regions"] == 0
+
+    # A clip whose camera is gone is still marked.
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.services.async_call(
+        DOMAIN, "report_false_alarm", {"clip_id": clip.id}, blocking=True
+    )
+    assert store.get(clip.id).false_alarm  # type: ignore[union-attr]

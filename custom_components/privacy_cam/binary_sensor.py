@@ -36,6 +36,15 @@ class MotionSensor(PrivacyCamEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         return self.runtime.motion
 
+    @property
+    def extra_state_attributes(self) -> dict[str, int]:
+        """Local learning at a glance: places where lone motion is a known nuisance."""
+        regions = self.runtime.learning.regions
+        return {
+            "learned_nuisance_regions": sum(1 for r in regions if r.learned),
+            "false_alarm_reports": sum(r.reports for r in regions),
+        }
+
 
 class AlarmSensor(PrivacyCamEntity, BinarySensorEntity):
     """On when motion starts while armed (and detection is on), until that event ends."""

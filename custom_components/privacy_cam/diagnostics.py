@@ -28,6 +28,7 @@ async def async_get_config_entry_diagnostics(
         stats["last_error"] = scrub(str(stats["last_error"]), *secrets)
     return {
         "entry": {"title": entry.title, "data": data, "options": dict(entry.options)},
+        "learning": runtime.learning.as_list(),
         "source": {
             "state": source.state.value,
             "available": runtime.available,

@@ -32,6 +32,7 @@ from .const import (
 from .engine import ErrorKind, Source, SourceError, SourceState
 from .engine.clipstore import Clip, camera_slug
 from .engine.events import Change, MotionEvent
+from .engine.learning import NuisanceMemory
 from .engine.motion import MotionResult, MotionSettings
 from .engine.recorder import ClipRecorder
 from .engine.watcher import MotionWatcher
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 STATE_VERSION = 1
+LEARNED_KEY = "learned_regions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,7 @@ class CameraRuntime:
         self.disk_full = False
         self._thumbnail_score: tuple[str | None, float] = (None, 0.0)
         self.flags = CameraFlags()
+        self.learning = NuisanceMemory()
         self.available = False
         self.last_error: SourceError | None = None
         self.motion = False
@@ -147,7 +150,9 @@ class CameraRuntime:
             self.flags = CameraFlags(
                 **{k: bool(v) for k, v in stored.items() if k in CameraFlags.__slots__}
             )
+            self.learning = NuisanceMemory.from_list(stored.get(LEARNED_KEY))
         self.watcher.enabled = self.flags.motion_detection
+        self.watcher.detector.learned = self.learning.learned_boxes()
 
     async def async_start(self) -> None:
         """Pull frames (never in privacy mode)."""
@@ -206,7 +211,29 @@ class CameraRuntime:
         self._async_notify()
 
     def _flags_dict(self) -> dict[str, Any]:
-        return {name: getattr(self.flags, name) for name in CameraFlags.__slots__}
+        data: dict[str, Any] = {name: getattr(self.flags, name) for name in CameraFlags.__slots__}
+        data[LEARNED_KEY] = self.learning.as_list()
+        return data
+
+    # Local learning ------------------------------------------------------------------
+
+    async def async_report_false_alarm(self, clip: Clip) -> None:
+        """Mark the clip and learn from where its motion was; nothing leaves the box."""
+        await self.hass.async_add_executor_job(
+            lambda: self.shared.store.update(clip.id, false_alarm=True)
+        )
+        if clip.box is not None and len(clip.box) == 4:
+            x0, y0, x1, y1 = clip.box
+            self.learning.report((x0, y0, x1, y1))
+            self.watcher.detector.learned = self.learning.learned_boxes()
+        await self._store.async_save(self._flags_dict())
+        self._async_notify()
+
+    async def async_reset_learning(self) -> None:
+        self.learning.reset()
+        self.watcher.detector.learned = ()
+        await self._store.async_save(self._flags_dict())
+        self._async_notify()
 
     @callback
     def async_update_settings(self, settings: MotionSettings) -> None:
@@ -298,6 +325,7 @@ class CameraRuntime:
             self.recorder.end(event.id, _wall_ts(event.last_motion))
         if change is Change.ENDED or result is None or result.box is None:
             return
+        self.recorder.set_box(event.id, event.box)
         # The thumbnail is the frame with most motion, preferring a subject near the
         # middle: someone entering at the edge scores high but shows little (and
         # the media browser crops thumbnails to their centre).

@@ -33,6 +33,9 @@ SERVICE_RECORD_CLIP = "record_clip"
 SERVICE_LIST_CLIPS = "list_clips"
 SERVICE_DELETE_CLIP = "delete_clip"
 SERVICE_KEEP_CLIP = "keep_clip"
+SERVICE_REPORT_FALSE_ALARM = "report_false_alarm"
+SERVICE_RESET_LEARNING = "reset_learning"
+ATTR_SHARE_WITH = "share_with"
 
 RECORD_SCHEMA: dict[str | vol.Marker, Any] = {
     vol.Optional(ATTR_DURATION, default=30): vol.All(vol.Coerce(int), vol.Range(min=1, max=300))
@@ -46,6 +49,9 @@ LIST_SCHEMA = vol.Schema(
     }
 )
 CLIP_SCHEMA = vol.Schema({vol.Required(ATTR_CLIP_ID): cv.string})
+REPORT_SCHEMA = vol.Schema(
+    {vol.Required(ATTR_CLIP_ID): cv.string, vol.Optional(ATTR_SHARE_WITH): cv.string}
+)
 KEEP_SCHEMA = vol.Schema(
     {vol.Required(ATTR_CLIP_ID): cv.string, vol.Optional(ATTR_KEEP, default=True): cv.boolean}
 )
@@ -73,6 +79,17 @@ def async_setup_services(hass: HomeAssistant) -> None:
         DOMAIN, SERVICE_DELETE_CLIP, _async_delete_clip, schema=CLIP_SCHEMA
     )
     hass.services.async_register(DOMAIN, SERVICE_KEEP_CLIP, _async_keep_clip, schema=KEEP_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, SERVICE_REPORT_FALSE_ALARM, _async_report_false_alarm, schema=REPORT_SCHEMA
+    )
+    async_register_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_RESET_LEARNING,
+        entity_domain=CAMERA_DOMAIN,
+        schema=None,
+        func="async_reset_learning",
+    )
 
 
 def _runtime_for_camera(hass: HomeAssistant, entity_id: str) -> CameraRuntime:
@@ -152,3 +169,33 @@ async def _async_keep_clip(call: ServiceCall) -> None:
     await call.hass.async_add_executor_job(
         lambda: shared.store.update(clip_id, kept=call.data[ATTR_KEEP])
     )
+
+
+async def _async_report_false_alarm(call: ServiceCall) -> None:
+    """Local part of a false-alarm report: mark the clip, learn on this box."""
+    shared, clip_id = await _async_clip(call)
+    if ATTR_SHARE_WITH in call.data:
+        # Sharing needs a share destination, which cannot be configured yet.
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="share_destination_not_found",
+            translation_placeholders={"destination": call.data[ATTR_SHARE_WITH]},
+        )
+    clip = shared.store.get(clip_id)
+    assert clip is not None
+    runtime = _runtime_for_slug(call.hass, clip.camera)
+    if runtime is None:
+        # The camera is gone or not loaded: still mark the clip, nothing to learn into.
+        await call.hass.async_add_executor_job(
+            lambda: shared.store.update(clip_id, false_alarm=True)
+        )
+        return
+    await runtime.async_report_false_alarm(clip)
+
+
+def _runtime_for_slug(hass: HomeAssistant, camera: str) -> CameraRuntime | None:
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        runtime: CameraRuntime = entry.runtime_data.runtime
+        if runtime.camera == camera:
+            return runtime
+    return None

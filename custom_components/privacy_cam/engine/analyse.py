@@ -11,7 +11,7 @@ import av
 
 from .events import Change, EventTracker, MotionEvent
 from .frames import to_analysis_gray
-from .motion import MotionDetector, MotionSettings
+from .motion import Box, MotionDetector, MotionSettings
 
 ANALYSIS_HEIGHT = 120
 
@@ -52,10 +52,12 @@ def analyse_video(
     *,
     use_opencv: bool = True,
     analysis_height: int = ANALYSIS_HEIGHT,
+    learned: tuple[Box, ...] = (),
 ) -> Analysis:
     """Decode every frame (as a camera would), detect at settings.detect_fps."""
     settings = settings or MotionSettings()
     detector = MotionDetector(settings, use_opencv=use_opencv)
+    detector.learned = learned
     tracker = EventTracker(settings.min_frames, settings.cooldown)
     result = Analysis()
     interval = 1.0 / settings.detect_fps

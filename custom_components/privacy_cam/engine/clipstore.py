@@ -45,6 +45,7 @@ class Clip:
     kept: bool = False
     false_alarm: bool = False
     protected: bool = False  # e.g. a report in progress
+    box: list[float] | None = None  # where the event's motion was (normalised)
 
     @property
     def end(self) -> float:

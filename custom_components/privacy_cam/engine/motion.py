@@ -164,6 +164,7 @@ class MotionDetector:
         self._allowed: BoolImage | None = None  # zones minus masks
         self._unmasked: BoolImage | None = None  # everything but masks
         self._samples: npt.NDArray[np.intp] | None = None
+        self.learned: tuple[Box, ...] = ()  # regions where lone motion is a known nuisance
 
     def update_settings(self, settings: MotionSettings) -> None:
         """Apply new settings live; the learned background is kept."""
@@ -229,7 +230,13 @@ class MotionDetector:
 
         # Only blobs that moved since the last frame count: a lamp that came on
         # is a step, then still; a person keeps changing.
-        counted_blobs = tuple(b for b in blobs if b.area >= self.settings.min_size and b.moving)
+        counted_blobs = tuple(
+            b
+            for b in blobs
+            if b.area >= self.settings.min_size
+            and b.moving
+            and not any(_within(b.box, region) for region in self.learned)
+        )
         model.had_motion = bool(blobs)
         if not counted_blobs:
             return MotionResult(False, blobs=blobs, lighting=bool(lighting))
@@ -474,6 +481,12 @@ def _label_runs(active: BoolImage) -> tuple[npt.NDArray[np.int32], int]:
         number = numbers.setdefault(find(i), len(numbers) + 1)
         labels[row, starts[i] : ends[i]] = number
     return labels, len(numbers)
+
+
+def _within(box: Box, region: Box) -> bool:
+    return (
+        box[0] >= region[0] and box[1] >= region[1] and box[2] <= region[2] and box[3] <= region[3]
+    )
 
 
 def _pixel_box(box: Box, height: int, width: int) -> tuple[int, int, int, int]:

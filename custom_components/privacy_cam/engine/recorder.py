@@ -20,6 +20,7 @@ from typing import Any
 from .clipstore import Clip, ClipStore
 from .clipwriter import encode_jpegs, remux_h264
 from .frames import EncodedPacket, JpegFrame, StreamInfo
+from .motion import Box
 from .preroll import PrerollBuffer
 from .source import Source
 
@@ -43,6 +44,7 @@ class _Active:
     stop_at: float | None  # wall time; None while the event goes on
     items: list[Item] = field(default_factory=list)
     thumbnail: bytes | None = None
+    box: Box | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,12 @@ class ClipRecorder:
             if self._active is not None and self._active.event_id == event_id:
                 self._active.thumbnail = jpeg
 
+    def set_box(self, event_id: str | None, box: Box) -> None:
+        """Where the event's motion is so far (kept with the clip, for learning)."""
+        with self._lock:
+            if self._active is not None and self._active.event_id == event_id:
+                self._active.box = box
+
     # Source thread ----------------------------------------------------------------------
 
     def add(self, item: Item) -> None:
@@ -190,6 +198,7 @@ class ClipRecorder:
                     active.stop_at,
                     [],
                     active.thumbnail,
+                    active.box,
                 )
                 active = self._active
             active.items.append(item)
@@ -247,6 +256,7 @@ class ClipRecorder:
             size=video.stat().st_size,
             event_id=active.event_id,
             part=active.part,
+            box=None if active.box is None else [round(float(v), 4) for v in active.box],
         )
         self.store.add(clip)
         return clip
