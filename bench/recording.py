@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import resource
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -13,11 +12,11 @@ from custom_components.privacy_cam.engine.clipstore import Clip, ClipStore
 from custom_components.privacy_cam.engine.motion import MotionSettings
 from custom_components.privacy_cam.engine.recorder import ClipRecorder
 from custom_components.privacy_cam.engine.watcher import MotionWatcher
-from tests.peers.http_camera import HttpCamera, _free_port
+from tests.peers.http_camera import HttpCamera
+from tests.peers.rtsp import rtsp_server
 from tests.peers.videos import jpeg_frames
 
 from .motion import camera_like
-from .sources import PEERS, RTSP_PYTHON
 
 SECONDS = 20.0
 
@@ -66,28 +65,12 @@ def run() -> list[tuple[str, dict[str, float], dict[str, float]]]:
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
         video = camera_like(folder / "1080p15.mp4", 1920, 1080, 15, 30)
-        port = _free_port()
-        server = subprocess.Popen(
-            [RTSP_PYTHON, str(PEERS / "rtsp_server.py"), str(port), f"/cam={video}"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None and server.stdout.readline().strip() == "READY"
-            rtsp = SourceConfig(kind="rtsp", url=f"rtsp://127.0.0.1:{port}/cam")
+        with rtsp_server(video) as server:  # a fresh server per run: each starts the file
+            rtsp = SourceConfig(kind="rtsp", url=server.url())
             base = _run(rtsp, folder / "a", record=False)
-            server.terminate()
-            server.wait(5)
-            server = subprocess.Popen(
-                [RTSP_PYTHON, str(PEERS / "rtsp_server.py"), str(port), f"/cam={video}"],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            assert server.stdout is not None and server.stdout.readline().strip() == "READY"
+        with rtsp_server(video) as server:
+            rtsp = SourceConfig(kind="rtsp", url=server.url())
             rows.append(("RTSP 1080p@15 H.264 (remux)", base, _run(rtsp, folder / "b", True)))
-        finally:
-            server.terminate()
-            server.wait(5)
         camera = HttpCamera(fps=10, frames=jpeg_frames(10, 1280, 720))
         camera.start()
         try:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import resource
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from custom_components.privacy_cam.engine import SourceConfig, create_source
-from tests.peers.http_camera import HttpCamera, _free_port
+from tests.peers.http_camera import HttpCamera
+from tests.peers.rtsp import rtsp_server
 from tests.peers.videos import make_h264
-
-RTSP_PYTHON = "/usr/bin/python3"
-PEERS = Path(__file__).resolve().parent.parent / "tests" / "peers"
 
 
 def _cpu() -> float:
@@ -58,21 +55,9 @@ def run(seconds: float = 8.0, runs: int = 5) -> list[tuple[str, dict[str, float]
         video = make_h264(
             Path(folder) / "1080p15.mp4", width=1920, height=1080, fps=15, seconds=30, gop=30
         )
-        port = _free_port()
-        server = subprocess.Popen(
-            [RTSP_PYTHON, str(PEERS / "rtsp_server.py"), str(port), f"/cam={video}"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None and server.stdout.readline().strip() == "READY"
-            url = f"rtsp://127.0.0.1:{port}/cam"
-            results.append(
-                ("RTSP 1080p@15 H.264", _measure(SourceConfig(kind="rtsp", url=url), seconds, runs))
-            )
-        finally:
-            server.terminate()
-            server.wait(5)
+        with rtsp_server(video) as server:
+            config = SourceConfig(kind="rtsp", url=server.url())
+            results.append(("RTSP 1080p@15 H.264", _measure(config, seconds, runs)))
     camera = HttpCamera(fps=10)
     camera.start()
     try:

@@ -4,9 +4,9 @@
 # package, which would otherwise shadow ours.
 from custom_components.privacy_cam.const import DOMAIN  # isort: skip
 
-import subprocess
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_socket
@@ -15,6 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
     MockModule,
     MockPlatform,
     mock_integration,
@@ -22,10 +23,10 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from .peers.http_camera import HttpCamera
+from .peers.rtsp import RtspServer
+from .peers.rtsp import rtsp_server as rtsp_server_peer
 from .peers.videos import make_h264
 
-RTSP_PYTHON = "/usr/bin/python3"
-PEERS = Path(__file__).parent / "peers"
 RTSP_USER, RTSP_PASSWORD = "admin", "rtsp-Secret9"
 
 __all__ = ["DOMAIN"]
@@ -55,33 +56,10 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"small": make_h264(folder / "small.mp4", seconds=40.0)}
 
 
-class RtspServer:
-    def __init__(self, port: int, process: subprocess.Popen[str]) -> None:
-        self.port = port
-        self.process = process
-
-    def url(self, mount: str = "/cam") -> str:
-        return f"rtsp://127.0.0.1:{self.port}{mount}"
-
-
 def _start_rtsp(videos: dict[str, Path], *extra: str) -> Iterator[RtspServer]:
-    if not Path(RTSP_PYTHON).exists():
-        pytest.fail("Debian's python3 is missing: run scripts/setup as root")
-    from .peers.http_camera import _free_port
-
-    pytest_socket.enable_socket()
-    port = _free_port()
-    process = subprocess.Popen(
-        [RTSP_PYTHON, str(PEERS / "rtsp_server.py"), str(port), f"/cam={videos['small']}", *extra],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    if process.stdout.readline().strip() != "READY":
-        pytest.fail("the RTSP test server did not start (run scripts/setup as root)")
-    yield RtspServer(port, process)
-    process.terminate()
-    process.wait(5)
+    pytest_socket.enable_socket()  # session fixtures start before socket_enabled
+    with rtsp_server_peer(videos["small"], *extra) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -141,3 +119,19 @@ async def foreign_camera(hass: HomeAssistant, http_camera: HttpCamera) -> Foreig
     assert await async_setup_component(hass, "camera", {"camera": {"platform": "test"}})
     await hass.async_block_till_done()
     return camera
+
+
+async def setup_demo(hass: HomeAssistant, options: dict[str, Any] | None = None) -> MockConfigEntry:
+    """The demo camera as "Garden" (camera.garden), with the media browser set up."""
+    assert await async_setup_component(hass, "media_source", {})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Garden",
+        unique_id="demo",
+        data={"kind": "demo"},
+        options=options or {},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry

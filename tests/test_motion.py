@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import Event, HomeAssistant, State, callback
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     mock_restore_cache_with_extra_data,
 )
 
-from custom_components.privacy_cam.const import CONF_KIND, DOMAIN
+from custom_components.privacy_cam.const import DOMAIN
+
+from .conftest import setup_demo
 
 MOTION = "binary_sensor.garden_motion"
 ALARM = "binary_sensor.garden_alarm"
@@ -26,20 +26,6 @@ PRIVACY = "switch.garden_privacy_mode"
 SENSITIVITY = "number.garden_sensitivity"
 LAST_MOTION = "sensor.garden_last_motion"
 EVENT = "event.garden_motion"
-
-
-async def _setup(hass: HomeAssistant, options: dict[str, Any] | None = None) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Garden",
-        unique_id="demo",
-        data={CONF_KIND: "demo"},
-        options=options or {},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
 
 
 async def _wait_state(hass: HomeAssistant, entity_id: str, state: str, seconds: float) -> None:
@@ -59,7 +45,7 @@ async def _switch(hass: HomeAssistant, entity_id: str, on: bool) -> None:
 
 
 async def test_entities_are_created(hass: HomeAssistant) -> None:
-    entry = await _setup(hass)
+    entry = await setup_demo(hass)
     registry = er.async_get(hass)
     for entity_id in (MOTION, ALARM, ARMED, DETECTION, PRIVACY, SENSITIVITY, LAST_MOTION, EVENT):
         entity = registry.async_get(entity_id)
@@ -79,7 +65,7 @@ async def test_walker_triggers_motion_and_alarm(hass: HomeAssistant) -> None:
     for name in ("motion_started", "motion_ended", "alarm"):
         hass.bus.async_listen(f"{DOMAIN}_{name}", bus_events.append)
     latencies: list[float] = []
-    entry = await _setup(hass)
+    entry = await setup_demo(hass)
     runtime = entry.runtime_data.runtime
 
     @callback
@@ -121,7 +107,7 @@ async def test_walker_triggers_motion_and_alarm(hass: HomeAssistant) -> None:
 
 
 async def test_disarming_silences_alarm(hass: HomeAssistant) -> None:
-    entry = await _setup(hass)
+    entry = await setup_demo(hass)
     await _switch(hass, ARMED, True)
     await _wait_state(hass, ALARM, STATE_ON, seconds=10)
     await _switch(hass, ARMED, False)
@@ -131,7 +117,7 @@ async def test_disarming_silences_alarm(hass: HomeAssistant) -> None:
 
 
 async def test_no_alarm_when_not_armed(hass: HomeAssistant) -> None:
-    entry = await _setup(hass)
+    entry = await setup_demo(hass)
     await _wait_state(hass, MOTION, STATE_ON, seconds=10)
     assert hass.states.get(ALARM).state == STATE_OFF  # type: ignore[union-attr]
     await hass.config_entries.async_unload(entry.entry_id)
@@ -139,14 +125,14 @@ async def test_no_alarm_when_not_armed(hass: HomeAssistant) -> None:
 
 async def test_motion_ends_after_cooldown(hass: HomeAssistant) -> None:
     """Cooldown 1 s: the walker leaves at 10 s, motion is off shortly after."""
-    entry = await _setup(hass, {"cooldown": 1, "sensitivity": 50})
+    entry = await setup_demo(hass, {"cooldown": 1, "sensitivity": 50})
     await _wait_state(hass, MOTION, STATE_ON, seconds=10)
     await _wait_state(hass, MOTION, STATE_OFF, seconds=12)
     await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_privacy_mode_stops_everything_and_survives_reload(hass: HomeAssistant) -> None:
-    entry = await _setup(hass)
+    entry = await setup_demo(hass)
     runtime = entry.runtime_data.runtime
     await _switch(hass, ARMED, True)
     await _switch(hass, PRIVACY, True)
@@ -177,7 +163,7 @@ async def test_privacy_mode_stops_everything_and_survives_reload(hass: HomeAssis
 
 
 async def test_sensitivity_applies_live_without_reload(hass: HomeAssistant) -> None:
-    entry = await _setup(hass)
+    entry = await setup_demo(hass)
     runtime = entry.runtime_data.runtime
     await hass.services.async_call(
         "number", "set_value", {ATTR_ENTITY_ID: SENSITIVITY, "value": 80}, blocking=True
@@ -206,7 +192,7 @@ async def test_last_motion_is_restored(hass: HomeAssistant) -> None:
             )
         ],
     )
-    entry = await _setup(hass)
+    entry = await setup_demo(hass)
     await hass.async_block_till_done()
     state = hass.states.get(LAST_MOTION)
     assert state is not None and datetime.fromisoformat(state.state) == when
@@ -215,7 +201,7 @@ async def test_last_motion_is_restored(hass: HomeAssistant) -> None:
 
 @pytest.mark.parametrize("privacy", [True])
 async def test_setup_in_privacy_mode_pulls_no_frame(hass: HomeAssistant, privacy: bool) -> None:
-    entry = await _setup(hass)
+    entry = await setup_demo(hass)
     await _switch(hass, PRIVACY, privacy)
     await hass.config_entries.async_unload(entry.entry_id)
     assert await hass.config_entries.async_setup(entry.entry_id)

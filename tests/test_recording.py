@@ -20,27 +20,13 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.privacy_cam.const import CONF_KIND, DOMAIN
+from custom_components.privacy_cam.const import DOMAIN
+
+from .conftest import setup_demo
 
 CAMERA = "camera.garden"
-
-
-async def _setup(hass: HomeAssistant, options: dict[str, Any] | None = None) -> MockConfigEntry:
-    assert await async_setup_component(hass, "media_source", {})
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Garden",
-        unique_id="demo",
-        data={CONF_KIND: "demo"},
-        options=options or {},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
 
 
 async def _wait(predicate: Any, seconds: float) -> None:
@@ -73,8 +59,10 @@ async def test_manual_clip_everywhere(
 ) -> None:
     saved: list[Event] = []
     hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
-    entry = await _setup(hass)
+    entry = await setup_demo(hass)
     await _wait(lambda: entry.runtime_data.runtime.available, 5)
+    image_entity = hass.data["image"].get_entity("image.garden_last_motion")
+    assert await image_entity.async_image() is None  # no clip yet
     await asyncio.sleep(1.2)  # a keyframe in the pre-roll buffer
     clip_id = await _manual_clip(hass, saved)
     await hass.async_block_till_done()
@@ -149,6 +137,7 @@ async def test_manual_clip_everywhere(
     assert entry.runtime_data.runtime.shared.store.get(clip_id).kept  # type: ignore[union-attr]
     await hass.services.async_call(DOMAIN, "delete_clip", {"clip_id": clip_id}, blocking=True)
     assert not files[0].exists()
+    assert await image_entity.async_image() is None  # its thumbnail went with it
     assert (await client.get(played.url)).status == 404
     with pytest.raises(Unresolvable):
         await async_resolve_media(hass, item.media_content_id, None)
@@ -156,7 +145,7 @@ async def test_manual_clip_everywhere(
 
 
 async def test_service_errors_are_translated(hass: HomeAssistant) -> None:
-    entry = await _setup(hass)
+    entry = await setup_demo(hass)
     for service, data, key in (
         ("delete_clip", {"clip_id": "ffffffffffff"}, "clip_not_found"),
         ("keep_clip", {"clip_id": "../../etc"}, "clip_not_found"),
@@ -196,7 +185,7 @@ async def test_service_errors_are_translated(hass: HomeAssistant) -> None:
 
 
 async def test_media_source_rejects_unknown_ids(hass: HomeAssistant) -> None:
-    entry = await _setup(hass)
+    entry = await setup_demo(hass)
     for identifier in ("clip/zzz", "clip/ffffffffffff", "../x", "garden/2026-01-01/0", "a/b/c/d"):
         with pytest.raises(Unresolvable):
             await async_browse_media(hass, f"{URI_SCHEME}{DOMAIN}/{identifier}")
@@ -211,7 +200,7 @@ async def test_motion_clip_from_the_demo_walker(hass: HomeAssistant) -> None:
     """The walker (3-10 s) makes a motion clip with pre-roll, ended by the post-roll."""
     saved: list[Event] = []
     hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
-    entry = await _setup(hass, {"cooldown": 1, "preroll": 2, "postroll": 1})
+    entry = await setup_demo(hass, {"cooldown": 1, "preroll": 2, "postroll": 1})
     await _wait(lambda: saved, 20)
     clip = entry.runtime_data.runtime.shared.store.get(saved[0].data["clip_id"])
     assert clip is not None and clip.reason == "motion"
@@ -230,7 +219,7 @@ async def test_no_clip_when_not_wanted(
 ) -> None:
     saved: list[Event] = []
     hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
-    entry = await _setup(hass, {"cooldown": 1, "postroll": 1, **options})
+    entry = await setup_demo(hass, {"cooldown": 1, "postroll": 1, **options})
     if switch_off:
         await hass.services.async_call(
             "switch", "turn_off", {ATTR_ENTITY_ID: f"switch.garden_{switch_off}"}, blocking=True
@@ -247,7 +236,7 @@ async def test_unfinished_files_are_cleaned_at_start(hass: HomeAssistant) -> Non
     folder.mkdir(parents=True)
     partial = folder / ".10-00-00_aaaaaaaaaaaa.part.mp4"
     partial.write_bytes(b"cut short by a crash")
-    entry = await _setup(hass)
+    entry = await setup_demo(hass)
     assert not partial.exists()
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -276,7 +265,7 @@ async def test_full_disk_stops_recording_and_resumes(hass: HomeAssistant, tiny_d
     hass.config.media_dirs = {"local": str(tiny_disk)}
     saved: list[Event] = []
     hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
-    entry = await _setup(hass, {"record_mode": "off"})
+    entry = await setup_demo(hass, {"record_mode": "off"})
     runtime = entry.runtime_data.runtime
     runtime.shared.retention.min_free_bytes = 100_000  # resume once 50 kB are free
     await _wait(lambda: runtime.available, 5)
@@ -311,7 +300,7 @@ async def test_report_false_alarm_learns_locally(
 
     saved: list[Event] = []
     hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
-    entry = await _setup(hass, {"cooldown": 1, "preroll": 1, "postroll": 1})
+    entry = await setup_demo(hass, {"cooldown": 1, "preroll": 1, "postroll": 1})
     await _wait(lambda: saved, 20)  # the demo walker makes a motion clip
     store = entry.runtime_data.runtime.shared.store
     clip = store.get(saved[0].data["clip_id"])

@@ -23,6 +23,9 @@ class PrivacyCamEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    # Controls, history and stored data stay usable while the camera is down: they
+    # are the way back from privacy mode and still tell the truth during an outage.
+    follows_camera = True
 
     def __init__(self, entry: PrivacyCamConfigEntry, key: str) -> None:
         self.runtime: CameraRuntime = entry.runtime_data.runtime
@@ -36,6 +39,8 @@ class PrivacyCamEntity(Entity):
 
     @property
     def available(self) -> bool:
+        if not self.follows_camera:
+            return True
         # In privacy mode the camera is off on purpose, not broken.
         return self.runtime.available or not self.runtime.is_on
 

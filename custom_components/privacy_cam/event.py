@@ -24,16 +24,13 @@ async def async_setup_entry(
 
 
 class MotionEventEntity(PrivacyCamEntity, EventEntity):
+    follows_camera = False
     _attr_device_class = EventDeviceClass.MOTION
     _attr_translation_key = "motion"
 
     def __init__(self, entry: PrivacyCamConfigEntry) -> None:
         super().__init__(entry, "motion_event")
         self._attr_event_types = [EVENT_MOTION_STARTED, EVENT_MOTION_ENDED, EVENT_ALARM]
-
-    @property
-    def available(self) -> bool:
-        return True
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()

@@ -23,6 +23,7 @@ async def async_setup_entry(
 
 
 class LastMotionImage(PrivacyCamEntity, ImageEntity):
+    follows_camera = False
     _attr_translation_key = "last_motion"
     _attr_content_type = "image/jpeg"
 
@@ -31,10 +32,6 @@ class LastMotionImage(PrivacyCamEntity, ImageEntity):
         ImageEntity.__init__(self, hass)
         self._clip_id: str | None = None
         self._sync()
-
-    @property
-    def available(self) -> bool:
-        return True
 
     @callback
     def _sync(self) -> None:

@@ -24,6 +24,7 @@ async def async_setup_entry(
 
 
 class SensitivityNumber(PrivacyCamEntity, NumberEntity):
+    follows_camera = False
     _attr_translation_key = "sensitivity"
     _attr_entity_category = EntityCategory.CONFIG
     _attr_native_min_value = 1
@@ -34,10 +35,6 @@ class SensitivityNumber(PrivacyCamEntity, NumberEntity):
     def __init__(self, entry: PrivacyCamConfigEntry) -> None:
         super().__init__(entry, "sensitivity")
         self._entry = entry
-
-    @property
-    def available(self) -> bool:
-        return True
 
     @property
     def native_value(self) -> float:

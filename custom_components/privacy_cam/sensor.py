@@ -31,16 +31,13 @@ async def async_setup_entry(
 
 
 class LastMotionSensor(PrivacyCamEntity, RestoreSensor):
+    follows_camera = False
     _attr_device_class = SensorDeviceClass.TIMESTAMP
     _attr_translation_key = "last_motion"
 
     def __init__(self, entry: PrivacyCamConfigEntry) -> None:
         super().__init__(entry, "last_motion")
         self._restored: datetime | None = None
-
-    @property
-    def available(self) -> bool:
-        return True
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
@@ -57,15 +54,12 @@ class LastMotionSensor(PrivacyCamEntity, RestoreSensor):
 class LastClipSensor(PrivacyCamEntity, SensorEntity):
     """When the latest clip started; its media ID is an attribute for automations."""
 
+    follows_camera = False
     _attr_device_class = SensorDeviceClass.TIMESTAMP
     _attr_translation_key = "last_clip"
 
     def __init__(self, entry: PrivacyCamConfigEntry) -> None:
         super().__init__(entry, "last_clip")
-
-    @property
-    def available(self) -> bool:
-        return True
 
     @property
     def native_value(self) -> datetime | None:
@@ -88,6 +82,7 @@ class LastClipSensor(PrivacyCamEntity, SensorEntity):
 class StorageUsedSensor(PrivacyCamEntity, SensorEntity):
     """Disk space taken by this camera's clips."""
 
+    follows_camera = False
     _attr_device_class = SensorDeviceClass.DATA_SIZE
     _attr_state_class = SensorStateClass.MEASUREMENT
     _attr_native_unit_of_measurement = UnitOfInformation.MEGABYTES
@@ -97,10 +92,6 @@ class StorageUsedSensor(PrivacyCamEntity, SensorEntity):
 
     def __init__(self, entry: PrivacyCamConfigEntry) -> None:
         super().__init__(entry, "storage_used")
-
-    @property
-    def available(self) -> bool:
-        return True
 
     @property
     def native_value(self) -> float:

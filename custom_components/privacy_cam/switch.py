@@ -33,6 +33,8 @@ async def async_setup_entry(
 class FlagSwitch(PrivacyCamEntity, SwitchEntity):
     """A switch over one of the camera's stored flags."""
 
+    follows_camera = False
+
     def __init__(
         self,
         entry: PrivacyCamConfigEntry,
@@ -43,11 +45,6 @@ class FlagSwitch(PrivacyCamEntity, SwitchEntity):
         self._flag = flag
         self._attr_translation_key = flag
         self._attr_entity_category = category
-
-    @property
-    def available(self) -> bool:
-        # Switches are the way back from privacy mode or an outage: always usable.
-        return True
 
     @property
     def is_on(self) -> bool:

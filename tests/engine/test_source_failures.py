@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -23,8 +22,8 @@ from custom_components.privacy_cam.engine import (
 )
 from custom_components.privacy_cam.engine.http_sources import MAX_PART_BYTES, iter_parts
 
-from ..conftest import PEERS, RTSP_PYTHON
-from ..peers.http_camera import HttpCamera, _free_port, self_signed_context
+from ..peers.http_camera import HttpCamera, self_signed_context
+from ..peers.rtsp import RtspServer
 from .test_sources import Recorder
 
 
@@ -82,14 +81,9 @@ def test_hung_camera_times_out(
 
 
 def test_rtsp_server_dies_mid_stream(videos: dict[str, Path]) -> None:
-    port = _free_port()
-    process = subprocess.Popen(
-        [RTSP_PYTHON, str(PEERS / "rtsp_server.py"), str(port), f"/cam={videos['small']}"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None and process.stdout.readline().strip() == "READY"
-    source = create_source(SourceConfig(kind="rtsp", url=f"rtsp://127.0.0.1:{port}/cam"))
+    server = RtspServer(videos["small"])
+    process = server.process
+    source = create_source(SourceConfig(kind="rtsp", url=server.url()))
     recorder = Recorder()
     source.add_listener(recorder)
     try:
@@ -182,14 +176,9 @@ def test_rtsp_camera_freezes_mid_stream(videos: dict[str, Path]) -> None:
     """The connection stays open but no packet comes: a stall, reported within ~1.5 s."""
     import signal
 
-    port = _free_port()
-    process = subprocess.Popen(
-        [RTSP_PYTHON, str(PEERS / "rtsp_server.py"), str(port), f"/cam={videos['small']}"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None and process.stdout.readline().strip() == "READY"
-    source = create_source(SourceConfig(kind="rtsp", url=f"rtsp://127.0.0.1:{port}/cam"))
+    server = RtspServer(videos["small"])
+    process = server.process
+    source = create_source(SourceConfig(kind="rtsp", url=server.url()))
     recorder = Recorder()
     source.add_listener(recorder)
     try:
