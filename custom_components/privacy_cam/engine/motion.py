@@ -297,6 +297,12 @@ class MotionDetector:
         # or a lit wall does not tilt the fit; a global exposure step is found.
         gain, offset = 1.0, float(np.median(fr - bg))
         floor = self.settings.threshold
+        if abs(offset) < 1.0:
+            # Calm frame (most of them): check the picture as a whole still fits the
+            # background before paying for the full robust fit.
+            spread = float(np.mean(np.abs(fr - bg - offset)))
+            if spread < floor * 0.25:
+                return gain, offset
         for _ in range(2):
             residual = fr - (bg * gain + offset)
             spread = float(np.median(np.abs(residual))) * 1.4826
