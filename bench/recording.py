@@ -5,7 +5,10 @@ from __future__ import annotations
 import resource
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from custom_components.privacy_cam.engine import SourceConfig, create_source
 from custom_components.privacy_cam.engine.clipstore import Clip, ClipStore
@@ -65,18 +68,32 @@ def run() -> list[tuple[str, dict[str, float], dict[str, float]]]:
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
         video = camera_like(folder / "1080p15.mp4", 1920, 1080, 15, 30)
-        with rtsp_server(video) as server:  # a fresh server per run: each starts the file
-            rtsp = SourceConfig(kind="rtsp", url=server.url())
-            base = _run(rtsp, folder / "a", record=False)
-        with rtsp_server(video) as server:
-            rtsp = SourceConfig(kind="rtsp", url=server.url())
-            rows.append(("RTSP 1080p@15 H.264 (remux)", base, _run(rtsp, folder / "b", True)))
+
+        def best(config_for: Callable[[], Any], name: str, record: bool) -> dict[str, float]:
+            """The calmer of two runs: background load only ever adds CPU."""
+            runs = []
+            for attempt in range(2):
+                with config_for() as config:
+                    runs.append(_run(config, folder / f"{name}{attempt}", record))
+            return min(runs, key=lambda r: r["cpu_ms_per_s"])
+
+        @contextmanager
+        def rtsp() -> Iterator[SourceConfig]:
+            with rtsp_server(video) as server:  # fresh per run: each client starts the file
+                yield SourceConfig(kind="rtsp", url=server.url())
+
+        rows.append(("RTSP 1080p@15 H.264 (remux)", best(rtsp, "a", False), best(rtsp, "b", True)))
         camera = HttpCamera(fps=10, frames=jpeg_frames(10, 1280, 720))
         camera.start()
         try:
-            mjpeg = SourceConfig(kind="mjpeg", url=camera.url("/mjpeg"))
-            base = _run(mjpeg, folder / "c", record=False)
-            rows.append(("MJPEG 720p@10 (re-encode)", base, _run(mjpeg, folder / "d", True)))
+
+            @contextmanager
+            def mjpeg() -> Iterator[SourceConfig]:
+                yield SourceConfig(kind="mjpeg", url=camera.url("/mjpeg"))
+
+            rows.append(
+                ("MJPEG 720p@10 (re-encode)", best(mjpeg, "c", False), best(mjpeg, "d", True))
+            )
         finally:
             camera.stop()
     return rows
