@@ -52,7 +52,9 @@ class LastMotionImage(PrivacyCamEntity, ImageEntity):
     async def async_image(self) -> bytes | None:
         if self._clip_id is None:
             return None
-        path = self.runtime.shared.store.file_for(self._clip_id, thumbnail=True)
-        if path is None:
-            return None
-        return await self.hass.async_add_executor_job(path.read_bytes)
+        return await self.hass.async_add_executor_job(self._read_thumbnail, self._clip_id)
+
+    def _read_thumbnail(self, clip_id: str) -> bytes | None:
+        """Disk work, in an executor: the store checks the path before it is read."""
+        path = self.runtime.shared.store.file_for(clip_id, thumbnail=True)
+        return None if path is None else path.read_bytes()
