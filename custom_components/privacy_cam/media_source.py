@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from homeassistant.components.media_player.const import MediaClass, MediaType
 from homeassistant.components.media_source import (
     BrowseMediaSource,
@@ -15,7 +13,7 @@ from homeassistant.components.media_source import (
 from homeassistant.core import HomeAssistant
 
 from .const import DOMAIN
-from .engine.clipstore import CAMERA_RE, CLIP_ID_RE, Clip, iter_days
+from .engine.clipstore import CAMERA_RE, CLIP_ID_RE, Clip
 from .storage import SharedStore, async_get_store
 from .views import clip_url
 
@@ -24,10 +22,6 @@ PAGE_SIZE = 50
 
 async def async_get_media_source(hass: HomeAssistant) -> PrivacyCamMediaSource:
     return PrivacyCamMediaSource(hass)
-
-
-def _local_day(clip: Clip) -> str:
-    return datetime.fromtimestamp(clip.start, UTC).astimezone().strftime("%Y-%m-%d")
 
 
 class PrivacyCamMediaSource(MediaSource):
@@ -58,7 +52,7 @@ class PrivacyCamMediaSource(MediaSource):
         if parts[0] == "clip" and len(parts) == 2:
             clip = shared.store.get(parts[1]) if CLIP_ID_RE.match(parts[1]) else None
             if clip is not None:
-                return self._clip(clip)
+                return self._clip(shared, clip)
         elif CAMERA_RE.match(parts[0]):
             if len(parts) == 1:
                 return self._camera(shared, parts[0])
@@ -102,16 +96,16 @@ class PrivacyCamMediaSource(MediaSource):
         return self._folder("", "Privacy Cam", children)
 
     def _camera(self, shared: SharedStore, camera: str) -> BrowseMediaSource:
-        days = iter_days(shared.store.clips(camera=camera))
+        days = shared.store.days(shared.store.clips(camera=camera))
         children = [
             self._folder(f"{camera}/{day}", day, [], child_class=MediaClass.VIDEO) for day in days
         ]
         return self._folder(camera, self._title(shared, camera), children)
 
     def _day(self, shared: SharedStore, camera: str, day: str, page: int) -> BrowseMediaSource:
-        clips = [c for c in shared.store.clips(camera=camera) if _local_day(c) == day]
+        clips = [c for c in shared.store.clips(camera=camera) if shared.store.day(c) == day]
         first = (page - 1) * PAGE_SIZE
-        children = [self._clip(clip) for clip in clips[first : first + PAGE_SIZE]]
+        children = [self._clip(shared, clip) for clip in clips[first : first + PAGE_SIZE]]
         if first + PAGE_SIZE < len(clips):
             # Long days are paged: the last child opens the next page.
             children.append(
@@ -132,8 +126,8 @@ class PrivacyCamMediaSource(MediaSource):
             child_class=MediaClass.VIDEO,
         )
 
-    def _clip(self, clip: Clip) -> BrowseMediaSource:
-        moment = datetime.fromtimestamp(clip.start, UTC).astimezone()
+    def _clip(self, shared: SharedStore, clip: Clip) -> BrowseMediaSource:
+        moment = shared.store.local(clip.start)
         flags = " · kept" if clip.kept else ""
         return BrowseMediaSource(
             domain=DOMAIN,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, MAX_TOTAL_BYTES, MEDIA_FOLDER, MIN_FREE_BYTES
@@ -36,7 +37,7 @@ def media_root(hass: HomeAssistant) -> Path:
 async def async_get_store(hass: HomeAssistant) -> SharedStore:
     """The shared store, loaded (and reconciled with the folder) on first use."""
     if (shared := hass.data.get(DATA_STORE)) is None:
-        store = ClipStore(media_root(hass))
+        store = ClipStore(media_root(hass), dt_util.get_default_time_zone())
         await hass.async_add_executor_job(store.load)
         shared = hass.data.setdefault(DATA_STORE, SharedStore(store))
     return shared

@@ -14,7 +14,6 @@ from custom_components.privacy_cam.engine.clipstore import (
     ClipStore,
     Retention,
     camera_slug,
-    iter_days,
 )
 
 from ..peers.videos import make_h264
@@ -134,7 +133,13 @@ def test_queries_and_paths(tmp_path: Path, sample_mp4: Path) -> None:
     assert [c.id for c in store.clips(camera="door")] == [b.id]
     assert [c.id for c in store.clips(since=base + 3600)] == [b.id]
     assert [c.id for c in store.clips(until=base + 10)] == [a.id]
-    assert iter_days(store.clips()) == ["2026-11-21", "2026-11-20"]
+    assert store.days(store.clips()) == ["2026-11-21", "2026-11-20"]
+    # The owner's time zone decides the day, not the process's.
+    from zoneinfo import ZoneInfo
+
+    tokyo = ClipStore(tmp_path / "privacy_cam", ZoneInfo("Asia/Tokyo"))
+    assert tokyo.day(a) != store.day(a) or time.timezone == -9 * 3600
+    assert tokyo.local(a.start).utcoffset() is not None
     assert store.used_bytes("door") == b.size and store.used_bytes() == a.size + b.size
     for bad in ("../../etc/passwd", "AAAAAAAAAAAA", "short", "ffffffffffff"):
         assert store.file_for(bad) is None

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import av
@@ -72,8 +72,11 @@ class Retention:
 class ClipStore:
     """Thread-safe store of clips under `root` (…/media/privacy_cam)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, tz: tzinfo | None = None) -> None:
         self.root = root
+        # Folder names and titles use the owner's time zone (Home Assistant's), which
+        # is not always the process's (HA OS containers often run in UTC).
+        self.tz = tz
         self._clips: dict[str, Clip] = {}
         self._lock = threading.RLock()
 
@@ -83,7 +86,7 @@ class ClipStore:
         """Where a new clip and its thumbnail go (folders are created)."""
         if not CAMERA_RE.match(camera) or not CLIP_ID_RE.match(clip_id):
             raise ValueError("bad camera or clip id")
-        moment = datetime.fromtimestamp(start, UTC).astimezone()
+        moment = self.local(start)
         folder = self.root / camera / moment.strftime("%Y-%m-%d")
         folder.mkdir(parents=True, exist_ok=True)
         stem = f"{moment.strftime('%H-%M-%S')}_{clip_id}"
@@ -101,6 +104,17 @@ class ClipStore:
         if not path.is_relative_to(self.root.resolve()) or not path.is_file():
             return None
         return path
+
+    def local(self, timestamp: float) -> datetime:
+        moment = datetime.fromtimestamp(timestamp, UTC)
+        return moment.astimezone(self.tz) if self.tz else moment.astimezone()
+
+    def day(self, clip: Clip) -> str:
+        return self.local(clip.start).strftime("%Y-%m-%d")
+
+    def days(self, clips: Iterable[Clip]) -> list[str]:
+        """Distinct local days (YYYY-MM-DD), newest first."""
+        return sorted({self.day(c) for c in clips}, reverse=True)
 
     # Index ---------------------------------------------------------------------------
 
@@ -167,7 +181,7 @@ class ClipStore:
         try:
             day = path.parent.name
             moment = datetime.strptime(f"{day} {path.name[:8]}", "%Y-%m-%d %H-%M-%S")
-            start = moment.astimezone().timestamp()
+            start = (moment.replace(tzinfo=self.tz) if self.tz else moment.astimezone()).timestamp()
         except ValueError:
             start = path.stat().st_mtime - duration
         return Clip(clip_id, camera, start, duration, "adopted", relative, path.stat().st_size)
@@ -274,9 +288,3 @@ def camera_slug(name: str) -> str:
     """A folder-safe camera name."""
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
     return slug[:64] or "camera"
-
-
-def iter_days(clips: Iterable[Clip]) -> list[str]:
-    """Distinct local days (YYYY-MM-DD), newest first."""
-    days = {datetime.fromtimestamp(c.start, UTC).astimezone().strftime("%Y-%m-%d") for c in clips}
-    return sorted(days, reverse=True)
