@@ -150,6 +150,7 @@ async def test_service_errors_are_translated(hass: HomeAssistant) -> None:
         ("delete_clip", {"clip_id": "ffffffffffff"}, "clip_not_found"),
         ("keep_clip", {"clip_id": "../../etc"}, "clip_not_found"),
         ("list_clips", {"camera": "camera.nope"}, "unknown_camera"),
+        ("reset_learning", {ATTR_ENTITY_ID: "camera.nope"}, "unknown_camera"),
         (
             "list_clips",
             {"start": "2026-11-20T10:00:00", "end": "2026-11-20T09:00:00"},

@@ -96,10 +96,6 @@ class PrivacyCamCamera(PrivacyCamEntity, Camera):
             )
         return {"clip_id": clip_id}
 
-    async def async_reset_learning(self) -> None:
-        """privacy_cam.reset_learning: forget every learned nuisance of this camera."""
-        await self.runtime.async_reset_learning()
-
     async def async_turn_off(self) -> None:
         """Turning the camera off is privacy mode: no frame is pulled at all."""
         await self.runtime.async_set_flag("privacy_mode", True)

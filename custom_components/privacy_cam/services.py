@@ -8,6 +8,7 @@ from typing import Any
 import voluptuous as vol
 from homeassistant.components.camera.const import DOMAIN as CAMERA_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
@@ -52,6 +53,7 @@ CLIP_SCHEMA = vol.Schema({vol.Required(ATTR_CLIP_ID): cv.string})
 REPORT_SCHEMA = vol.Schema(
     {vol.Required(ATTR_CLIP_ID): cv.string, vol.Optional(ATTR_SHARE_WITH): cv.string}
 )
+RESET_SCHEMA = vol.Schema({vol.Required(ATTR_ENTITY_ID): cv.entity_ids})
 KEEP_SCHEMA = vol.Schema(
     {vol.Required(ATTR_CLIP_ID): cv.string, vol.Optional(ATTR_KEEP, default=True): cv.boolean}
 )
@@ -82,13 +84,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_REPORT_FALSE_ALARM, _async_report_false_alarm, schema=REPORT_SCHEMA
     )
-    async_register_platform_entity_service(
-        hass,
-        DOMAIN,
-        SERVICE_RESET_LEARNING,
-        entity_domain=CAMERA_DOMAIN,
-        schema=None,
-        func="async_reset_learning",
+    # Not an entity service: HA skips unavailable entities there, and learning must be
+    # resettable while a camera is down or still connecting.
+    hass.services.async_register(
+        DOMAIN, SERVICE_RESET_LEARNING, _async_reset_learning, schema=RESET_SCHEMA
     )
 
 
@@ -199,3 +198,8 @@ def _runtime_for_slug(hass: HomeAssistant, camera: str) -> CameraRuntime | None:
         if runtime.camera == camera:
             return runtime
     return None
+
+
+async def _async_reset_learning(call: ServiceCall) -> None:
+    for entity_id in call.data[ATTR_ENTITY_ID]:
+        await _runtime_for_camera(call.hass, entity_id).async_reset_learning()

@@ -17,7 +17,7 @@ from custom_components.privacy_cam.engine.preroll import PrerollBuffer
 from custom_components.privacy_cam.engine.recorder import ClipRecorder
 
 from ..peers.http_camera import HttpCamera
-from ..peers.videos import make_numbered, read_number
+from ..peers.videos import make_numbered, read_number, read_packets
 
 FPS = 10
 
@@ -198,20 +198,11 @@ def test_encoder_skips_bad_stills_and_repeated_times(tmp_path: Path) -> None:
 
 
 def test_remux_skips_packets_without_time(tmp_path: Path, numbered: Path) -> None:
-    source = create_source(SourceConfig(kind="file", url=str(numbered)))
-    packets: list[EncodedPacket] = []
-    source.add_packet_callback(packets.append)
-    source.start()
-    source.wait_ready(5)
-    deadline = time.monotonic() + 10
-    while len(packets) < 30 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    source.stop()
-    assert source.info is not None
+    packets, info = read_packets(numbered, 30)
     from dataclasses import replace
 
     broken = [*packets[:20], replace(packets[20], pts=None, dts=None), *packets[21:30]]
-    remux_h264(broken, source.info, tmp_path / "clip.mp4")
+    remux_h264(broken, info, tmp_path / "clip.mp4")
     numbers, _ = check_mp4(tmp_path / "clip.mp4")
     assert 20 not in numbers and numbers[:20] == list(range(20))
 

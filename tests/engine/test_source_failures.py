@@ -6,7 +6,10 @@ import io
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -80,22 +83,28 @@ def test_hung_camera_times_out(
     assert time.monotonic() - started < 5
 
 
-def test_rtsp_server_dies_mid_stream(videos: dict[str, Path]) -> None:
+@contextmanager
+def _streaming_from_own_server(videos: dict[str, Path]) -> Iterator[tuple[Any, Any, Recorder]]:
+    """A source streaming from an RTSP server of its own (which the test may kill)."""
     server = RtspServer(videos["small"])
-    process = server.process
     source = create_source(SourceConfig(kind="rtsp", url=server.url()))
     recorder = Recorder()
     source.add_listener(recorder)
     try:
         source.start()
         source.wait_ready(10)
+        yield server.process, source, recorder
+    finally:
+        assert source.stop()
+        server.stop()
+
+
+def test_rtsp_server_dies_mid_stream(videos: dict[str, Path]) -> None:
+    with _streaming_from_own_server(videos) as (process, source, recorder):
         process.kill()
         process.wait(5)
         recorder.wait_for(SourceState.FAILED, 5)
         assert source.stats.last_error_kind is ErrorKind.CANNOT_CONNECT
-    finally:
-        assert source.stop()
-        process.kill()
 
 
 def test_file_plays_to_its_end(videos: dict[str, Path]) -> None:
@@ -176,24 +185,15 @@ def test_rtsp_camera_freezes_mid_stream(videos: dict[str, Path]) -> None:
     """The connection stays open but no packet comes: a stall, reported within ~1.5 s."""
     import signal
 
-    server = RtspServer(videos["small"])
-    process = server.process
-    source = create_source(SourceConfig(kind="rtsp", url=server.url()))
-    recorder = Recorder()
-    source.add_listener(recorder)
-    try:
-        source.start()
-        source.wait_ready(10)
+    with _streaming_from_own_server(videos) as (process, source, recorder):
         process.send_signal(signal.SIGSTOP)
-        recorder.wait_for(SourceState.FAILED, 6)
-        assert source.stats.last_error is not None
-        assert source.stats.last_error.startswith("lost the stream")
-        assert source.stats.last_error_kind is ErrorKind.CANNOT_CONNECT
-    finally:
-        process.send_signal(signal.SIGCONT)
-        assert source.stop()
-        process.kill()
-        process.wait(5)
+        try:
+            recorder.wait_for(SourceState.FAILED, 6)
+            assert source.stats.last_error is not None
+            assert source.stats.last_error.startswith("lost the stream")
+            assert source.stats.last_error_kind is ErrorKind.CANNOT_CONNECT
+        finally:
+            process.send_signal(signal.SIGCONT)  # so the reconnect does not hang the stop
 
 
 def test_rtsp_transport_options() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -96,3 +97,24 @@ def read_number(frame: av.VideoFrame) -> int:
     """The frame number drawn by make_numbered."""
     luma = frame.to_ndarray(format="gray")
     return sum(1 << bit for bit in range(BITS) if luma[BLOCK // 2, bit * BLOCK + BLOCK // 2] > 140)
+
+
+def read_packets(path: Path, count: int) -> tuple[list[Any], Any]:
+    """The first `count` H.264 packets of a file as a camera source hands them on."""
+    import time
+
+    from custom_components.privacy_cam.engine import SourceConfig, create_source
+
+    source = create_source(SourceConfig(kind="file", url=str(path)))
+    packets: list[Any] = []
+    source.add_packet_callback(packets.append)
+    source.start()
+    try:
+        source.wait_ready(5)
+        deadline = time.monotonic() + 10
+        while len(packets) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        source.stop()
+    assert source.info is not None and len(packets) >= count
+    return packets[:count], source.info

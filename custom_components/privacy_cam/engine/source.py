@@ -199,14 +199,6 @@ class Source:
         assert self.info is not None
         return self.info
 
-    def wait_for_frame(self, after_seq: int, timeout: float) -> int:
-        """Wait until a frame newer than `after_seq` arrives; return the newest seq."""
-        with self._new_frame:
-            self._new_frame.wait_for(
-                lambda: self._frame_seq > after_seq or self._stop.is_set(), timeout
-            )
-            return self._frame_seq
-
     def still_jpeg(self, width: int | None = None) -> bytes | None:
         """The latest full frame as JPEG, optionally scaled to `width`."""
         with self._lock:
