@@ -333,6 +333,8 @@ async def test_report_false_alarm_learns_locally(
     await hass.async_block_till_done()
     runtime = entry.runtime_data.runtime
     assert runtime.learning.learned_boxes() and runtime.watcher.detector.learned
+    # (An unavailable entity has no attributes: wait until the camera streams again.)
+    await _wait(lambda: runtime.available, 5)
     assert await async_setup_component(hass, "diagnostics", {})
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert diagnostics["learning"][0]["reports"] == 3
