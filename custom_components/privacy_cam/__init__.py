@@ -9,14 +9,16 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, DOMAIN
+from .const import CONF_KIND, CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, DOMAIN, KIND_DESTINATION
 from .data import PrivacyCamConfigEntry, PrivacyCamData
 from .engine import ErrorKind, SourceError, create_source
+from .engine.sharing import DestinationError
 from .runtime import STATE_VERSION, CameraRuntime
 from .services import async_setup_services
+from .share_destination import destination_from_data
 from .source_config import async_build_source_config, motion_settings, recording_options
 from .storage import async_get_store
-from .views import ClipView
+from .views import ClipView, ReportView
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -36,11 +38,23 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Services and the clip view exist once, for all cameras."""
     async_setup_services(hass)
     hass.http.register_view(ClipView(hass))
+    hass.http.register_view(ReportView(hass))
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -> bool:
     """Start the camera's worker thread and its entities."""
+    if entry.data.get(CONF_KIND) == KIND_DESTINATION:
+        # A share destination is only settings: nothing runs and nothing connects.
+        try:
+            destination_from_data(entry.entry_id, entry.data).validate()
+        except DestinationError as err:
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="share_destination_incomplete",
+                translation_placeholders={"destination": entry.title},
+            ) from err
+        return True
     try:
         config = await async_build_source_config(hass, entry.data, entry.options)
         source = create_source(config)
@@ -81,6 +95,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -
 
 async def async_unload_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -> bool:
     """Stop the entities and the worker thread."""
+    if entry.data.get(CONF_KIND) == KIND_DESTINATION:
+        return True
     unload_ok = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unload_ok:
         await entry.runtime_data.runtime.async_unload()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,20 +36,29 @@ from homeassistant.helpers.selector import (
 
 from .const import (
     CONF_COOLDOWN,
+    CONF_DESTINATION_KIND,
     CONF_DETECT_FPS,
     CONF_ENTITY_ID,
+    CONF_HUMANS_WATCH,
     CONF_KIND,
     CONF_MASKS,
     CONF_MAX_CLIP,
     CONF_MIN_FRAMES,
     CONF_MIN_SIZE,
+    CONF_PATH,
     CONF_POSTROLL,
     CONF_PREROLL,
+    CONF_PURPOSE,
+    CONF_RECIPIENT,
+    CONF_RECIPIENT_RETENTION,
     CONF_RECORD_MODE,
     CONF_RETENTION_DAYS,
     CONF_RTSP_TRANSPORT,
+    CONF_SENSITIVE,
     CONF_SENSITIVITY,
+    CONF_SHARING_UNLOCKED,
     CONF_SNAPSHOT_INTERVAL,
+    CONF_WITHDRAWAL,
     CONF_ZONES,
     DEFAULT_MAX_CLIP,
     DEFAULT_POSTROLL,
@@ -58,8 +69,11 @@ from .const import (
     DEFAULT_SNAPSHOT_INTERVAL,
     DEMO_UNIQUE_ID,
     DOMAIN,
+    HUMANS_WATCH_NO,
+    HUMANS_WATCH_YES,
     KIND_CAMERA_ENTITY,
     KIND_DEMO,
+    KIND_DESTINATION,
     KIND_RTSP,
     KIND_SNAPSHOT,
     KINDS,
@@ -70,8 +84,10 @@ from .const import (
 from .engine import ErrorKind, SourceError, probe
 from .engine.factory import URL_SCHEMES
 from .engine.motion import MotionSettings
+from .engine.sharing import DestinationError, DestinationKind
 from .engine.urls import normalise_url, split_credentials, validate_url
 from .engine.zones import POLYGON_HELP, PolygonError, format_polygons, parse_polygons
+from .share_destination import destination_from_data
 from .source_config import async_build_source_config
 
 _LOGGER = logging.getLogger(__name__)
@@ -135,7 +151,64 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
         return None
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        return self.async_show_menu(step_id="user", menu_options=list(KINDS))
+        return self.async_show_menu(step_id="user", menu_options=[*KINDS, KIND_DESTINATION])
+
+    # Share destinations ---------------------------------------------------------------
+
+    async def async_step_share_destination(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return self.async_show_menu(
+            step_id=KIND_DESTINATION, menu_options=["destination_folder", "destination_webhook"]
+        )
+
+    async def async_step_destination_folder(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return await self._async_step_destination(DestinationKind.FOLDER, user_input)
+
+    async def async_step_destination_webhook(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return await self._async_step_destination(DestinationKind.WEBHOOK, user_input)
+
+    async def _async_step_destination(
+        self, kind: DestinationKind, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        schema = _destination_schema(kind)
+        if user_input is not None:
+            data, errors = await self._async_check_destination(kind, user_input)
+            if not errors:
+                await self.async_set_unique_id(_destination_unique_id(data))
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(title=data[CONF_RECIPIENT], data=data)
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(
+            step_id=f"destination_{kind.value}", data_schema=schema, errors=errors
+        )
+
+    async def _async_check_destination(
+        self, kind: DestinationKind, user_input: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Entry data, or errors by field; nothing is contacted (no outbound call)."""
+        target_key = CONF_PATH if kind is DestinationKind.FOLDER else CONF_URL
+        data: dict[str, Any] = {CONF_KIND: KIND_DESTINATION, CONF_DESTINATION_KIND: kind.value}
+        for key in (target_key, *DISCLOSURE_KEYS):
+            value = user_input.get(key, "")
+            data[key] = value.strip() if isinstance(value, str) else value
+        try:
+            destination_from_data("new", data).validate()
+        except DestinationError as err:
+            field = {"path": CONF_PATH, "url": CONF_URL}.get(err.field or "", err.field)
+            return data, {field or "base": err.key}
+        if kind is DestinationKind.FOLDER:
+            path = data[CONF_PATH]
+            if not self.hass.config.is_allowed_path(path):
+                return data, {CONF_PATH: "folder_not_allowed"}
+            if not await self.hass.async_add_executor_job(_writable_folder, path):
+                return data, {CONF_PATH: "folder_not_writable"}
+        return data, {}
 
     async def async_step_rtsp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         return await self._async_step_url(KIND_RTSP, user_input)
@@ -245,6 +318,8 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         entry = self._get_reconfigure_entry()
         kind = entry.data[CONF_KIND]
+        if kind == KIND_DESTINATION:
+            return await self._async_reconfigure_destination(entry, user_input)
         if kind not in URL_KINDS:
             return self.async_abort(reason="reconfigure_not_supported")
         errors: dict[str, str] = {}
@@ -276,10 +351,86 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def _async_reconfigure_destination(
+        self, entry: ConfigEntry, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Change what a destination declares; open reports must then be consented anew
+        (their consent text changes with it)."""
+        kind = DestinationKind(entry.data[CONF_DESTINATION_KIND])
+        errors: dict[str, str] = {}
+        suggested: Mapping[str, Any] = entry.data
+        if user_input is not None:
+            data, errors = await self._async_check_destination(kind, user_input)
+            if not errors:
+                unique_id = _destination_unique_id(data)
+                if unique_id != entry.unique_id:
+                    await self.async_set_unique_id(unique_id)
+                    self._abort_if_unique_id_configured()
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=unique_id, title=data[CONF_RECIPIENT], data=data
+                )
+            suggested = user_input
+        return self.async_show_form(
+            step_id="reconfigure_destination",
+            data_schema=self.add_suggested_values_to_schema(_destination_schema(kind), suggested),
+            errors=errors,
+        )
+
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        return config_entry.data.get(CONF_KIND) != KIND_DESTINATION
+
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> PrivacyCamOptionsFlow:
         return PrivacyCamOptionsFlow()
+
+
+DISCLOSURE_KEYS = (
+    CONF_RECIPIENT,
+    CONF_PURPOSE,
+    CONF_HUMANS_WATCH,
+    CONF_RECIPIENT_RETENTION,
+    CONF_WITHDRAWAL,
+)
+
+
+def _destination_schema(kind: DestinationKind) -> vol.Schema:
+    target: dict[vol.Marker, Any] = (
+        {vol.Required(CONF_PATH): TextSelector()}
+        if kind is DestinationKind.FOLDER
+        else {vol.Required(CONF_URL): URL_SELECTOR}
+    )
+    text = TextSelector()
+    return vol.Schema(
+        {
+            **target,
+            vol.Required(CONF_RECIPIENT): text,
+            vol.Required(CONF_PURPOSE): TextSelector(TextSelectorConfig(multiline=True)),
+            # No default: the owner must say it, not inherit our guess.
+            vol.Required(CONF_HUMANS_WATCH): SelectSelector(
+                SelectSelectorConfig(
+                    options=[HUMANS_WATCH_YES, HUMANS_WATCH_NO],
+                    mode=SelectSelectorMode.LIST,
+                    translation_key=CONF_HUMANS_WATCH,
+                )
+            ),
+            vol.Required(CONF_RECIPIENT_RETENTION): text,
+            vol.Required(CONF_WITHDRAWAL): TextSelector(TextSelectorConfig(multiline=True)),
+        }
+    )
+
+
+def _destination_unique_id(data: Mapping[str, Any]) -> str:
+    if data[CONF_DESTINATION_KIND] == DestinationKind.FOLDER:
+        return f"folder:{data[CONF_PATH].rstrip('/') or '/'}"
+    return f"webhook:{data[CONF_URL]}"
+
+
+def _writable_folder(path: str) -> bool:
+    folder = Path(path)
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
 
 def _number(low: float, high: float, step: float, unit: str | None = None) -> NumberSelector:
@@ -317,6 +468,9 @@ def _options_schema(kind: str) -> vol.Schema:
         vol.Required(CONF_POSTROLL, default=DEFAULT_POSTROLL): _number(0, 60, 1, "s"),
         vol.Required(CONF_MAX_CLIP, default=DEFAULT_MAX_CLIP): _number(10, 600, 1, "s"),
         vol.Required(CONF_RETENTION_DAYS, default=DEFAULT_RETENTION_DAYS): _number(1, 365, 1, "d"),
+        # Private/indoor camera: never share; unlocking is a second, explicit switch.
+        vol.Required(CONF_SENSITIVE, default=False): BooleanSelector(),
+        vol.Required(CONF_SHARING_UNLOCKED, default=False): BooleanSelector(),
     }
     if kind == KIND_RTSP:
         fields[vol.Required(CONF_RTSP_TRANSPORT, default=DEFAULT_RTSP_TRANSPORT)] = SelectSelector(

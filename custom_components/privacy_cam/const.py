@@ -69,3 +69,22 @@ MAX_TOTAL_BYTES: Final = 10 * 1024**3
 MIN_FREE_BYTES: Final = 1024**3
 EVENT_CLIP_SAVED: Final = "clip_saved"
 MEDIA_FOLDER: Final = "privacy_cam"
+
+# Share destinations: config entries of their own, beside the cameras.
+KIND_DESTINATION: Final = "share_destination"
+CONF_DESTINATION_KIND: Final = "destination_kind"
+CONF_PATH: Final = "path"
+CONF_RECIPIENT: Final = "recipient"
+CONF_PURPOSE: Final = "purpose"
+CONF_HUMANS_WATCH: Final = "humans_watch"
+CONF_RECIPIENT_RETENTION: Final = "retention"
+CONF_WITHDRAWAL: Final = "withdrawal"
+HUMANS_WATCH_YES: Final = "yes"
+HUMANS_WATCH_NO: Final = "no"
+
+# Per camera: a private/indoor camera never shares unless unlocked.
+CONF_SENSITIVE: Final = "sensitive"
+CONF_SHARING_UNLOCKED: Final = "sharing_unlocked"
+
+REPORT_EXPIRY: Final = 3600  # seconds between preparing a report and consent
+AUDIT_FOLDER: Final = "privacy_cam"  # in the HA config folder

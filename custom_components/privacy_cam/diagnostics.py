@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
+from .const import CONF_KIND, KIND_DESTINATION
 from .data import PrivacyCamConfigEntry
-from .engine.urls import redact_url, scrub
+from .engine.sharing import DestinationKind
+from .engine.urls import REDACTED, redact_url, scrub
+from .share_destination import destination_from_data
+from .sharing import existing_sharing
 
 TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
 
@@ -17,6 +22,17 @@ TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: PrivacyCamConfigEntry
 ) -> dict[str, Any]:
+    sharing = await _async_sharing_status(hass)
+    if entry.data.get(CONF_KIND) == KIND_DESTINATION:
+        destination = destination_from_data(entry.entry_id, entry.data)
+        info = destination.disclosure()
+        # A webhook URL may carry a token in its path or query: host only.
+        target = (
+            _origin_only(destination.target)
+            if destination.kind is DestinationKind.WEBHOOK
+            else destination.target
+        )
+        return {"destination": {"title": entry.title, "target": target, **info}, **sharing}
     runtime = entry.runtime_data.runtime
     source = runtime.source
     secrets = source.config.secrets
@@ -29,6 +45,7 @@ async def async_get_config_entry_diagnostics(
     return {
         "entry": {"title": entry.title, "data": data, "options": dict(entry.options)},
         "learning": runtime.learning.as_list(),
+        **sharing,
         "source": {
             "state": source.state.value,
             "available": runtime.available,
@@ -36,3 +53,21 @@ async def async_get_config_entry_diagnostics(
             **stats,
         },
     }
+
+
+async def _async_sharing_status(hass: HomeAssistant) -> dict[str, Any]:
+    """Audit chain and report counts; never clip content, hashes or who consented."""
+    sharing = existing_sharing(hass)
+    if sharing is None:
+        return {"sharing": {"used": False}}
+    _, status = await sharing.async_read_audit()
+    counts: dict[str, int] = {}
+    for report in sharing.reports.all():
+        counts[report.status.value] = counts.get(report.status.value, 0) + 1
+    return {"sharing": {"used": True, "audit": status.as_dict(), "reports": counts}}
+
+
+def _origin_only(url: str) -> str:
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}/{REDACTED}"

@@ -14,6 +14,8 @@ from homeassistant.core import HomeAssistant
 
 from .const import DOMAIN
 from .engine.clipstore import CAMERA_RE, CLIP_ID_RE, Clip
+from .engine.reports import REPORT_ID_RE
+from .sharing import DATA_SHARING, report_url
 from .storage import SharedStore, async_get_store
 from .views import clip_url
 
@@ -36,6 +38,8 @@ class PrivacyCamMediaSource(MediaSource):
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
         shared = await async_get_store(self.hass)
         kind, _, clip_id = (item.identifier or "").partition("/")
+        if kind == "report":
+            return await self._async_resolve_report(clip_id)
         if kind != "clip" or not CLIP_ID_RE.match(clip_id) or shared.store.get(clip_id) is None:
             raise Unresolvable(
                 translation_domain=DOMAIN,
@@ -43,6 +47,21 @@ class PrivacyCamMediaSource(MediaSource):
                 translation_placeholders={"clip_id": clip_id or (item.identifier or "")},
             )
         return PlayMedia(clip_url(clip_id), "video/mp4")
+
+    async def _async_resolve_report(self, report_id: str) -> PlayMedia:
+        """A prepared report's package (the preview before consent)."""
+        sharing = self.hass.data.get(DATA_SHARING)
+        if (
+            sharing is None
+            or not REPORT_ID_RE.match(report_id)
+            or not await self.hass.async_add_executor_job(sharing.reports.has_package, report_id)
+        ):
+            raise Unresolvable(
+                translation_domain=DOMAIN,
+                translation_key="report_not_found",
+                translation_placeholders={"report_id": report_id},
+            )
+        return PlayMedia(report_url(report_id), "video/mp4")
 
     async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
         shared = await async_get_store(self.hass)

@@ -320,7 +320,7 @@ class CameraRuntime:
         if change is Change.STARTED and self._should_record():
             reason = "alarm" if self.flags.armed else "motion"
             since = _wall_ts(event.start) - self.recorder.preroll
-            self.recorder.begin(reason, event.id, since)
+            self.recorder.begin(reason, event.id, since, motion_start=_wall_ts(event.start))
         elif change is Change.ENDED:
             self.recorder.end(event.id, _wall_ts(event.last_motion))
         if change is Change.ENDED or result is None or result.box is None:

@@ -1,4 +1,4 @@
-"""Services: record, list, delete and keep clips."""
+"""Services: clips (record, list, delete, keep), false alarms, and consented sharing."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.service import async_register_platform_entity_service
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
+from .const import CONF_KIND, DOMAIN, KIND_DESTINATION
 from .engine.clipstore import CLIP_ID_RE, Clip
 from .runtime import CameraRuntime, media_content_id
+from .sharing import async_get_sharing
 from .storage import async_get_store
 from .views import clip_url
 
@@ -36,7 +37,15 @@ SERVICE_DELETE_CLIP = "delete_clip"
 SERVICE_KEEP_CLIP = "keep_clip"
 SERVICE_REPORT_FALSE_ALARM = "report_false_alarm"
 SERVICE_RESET_LEARNING = "reset_learning"
+SERVICE_CONSENT = "consent_to_share"
+SERVICE_WITHDRAW = "withdraw_consent"
+SERVICE_AUDIT_LOG = "get_audit_log"
 ATTR_SHARE_WITH = "share_with"
+ATTR_BLUR_OUTSIDE = "blur_outside_motion"
+ATTR_REPORT_ID = "report_id"
+ATTR_PAYLOAD_SHA256 = "payload_sha256"
+ATTR_CONSENT_SHA256 = "consent_text_sha256"
+ATTR_AGREE = "agree"
 
 RECORD_SCHEMA: dict[str | vol.Marker, Any] = {
     vol.Optional(ATTR_DURATION, default=30): vol.All(vol.Coerce(int), vol.Range(min=1, max=300))
@@ -51,8 +60,21 @@ LIST_SCHEMA = vol.Schema(
 )
 CLIP_SCHEMA = vol.Schema({vol.Required(ATTR_CLIP_ID): cv.string})
 REPORT_SCHEMA = vol.Schema(
-    {vol.Required(ATTR_CLIP_ID): cv.string, vol.Optional(ATTR_SHARE_WITH): cv.string}
+    {
+        vol.Required(ATTR_CLIP_ID): cv.string,
+        vol.Optional(ATTR_SHARE_WITH): cv.string,
+        vol.Optional(ATTR_BLUR_OUTSIDE, default=True): cv.boolean,
+    }
 )
+CONSENT_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_REPORT_ID): cv.string,
+        vol.Required(ATTR_PAYLOAD_SHA256): cv.string,
+        vol.Required(ATTR_CONSENT_SHA256): cv.string,
+        vol.Required(ATTR_AGREE): cv.boolean,
+    }
+)
+WITHDRAW_SCHEMA = vol.Schema({vol.Required(ATTR_REPORT_ID): cv.string})
 RESET_SCHEMA = vol.Schema({vol.Required(ATTR_ENTITY_ID): cv.entity_ids})
 KEEP_SCHEMA = vol.Schema(
     {vol.Required(ATTR_CLIP_ID): cv.string, vol.Optional(ATTR_KEEP, default=True): cv.boolean}
@@ -82,7 +104,28 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
     hass.services.async_register(DOMAIN, SERVICE_KEEP_CLIP, _async_keep_clip, schema=KEEP_SCHEMA)
     hass.services.async_register(
-        DOMAIN, SERVICE_REPORT_FALSE_ALARM, _async_report_false_alarm, schema=REPORT_SCHEMA
+        DOMAIN,
+        SERVICE_REPORT_FALSE_ALARM,
+        _async_report_false_alarm,
+        schema=REPORT_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_CONSENT,
+        _async_consent,
+        schema=CONSENT_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_WITHDRAW,
+        _async_withdraw,
+        schema=WITHDRAW_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_AUDIT_LOG, _async_audit_log, supports_response=SupportsResponse.ONLY
     )
     # Not an entity service: HA skips unavailable entities there, and learning must be
     # resettable while a camera is down or still connecting.
@@ -170,30 +213,58 @@ async def _async_keep_clip(call: ServiceCall) -> None:
     )
 
 
-async def _async_report_false_alarm(call: ServiceCall) -> None:
-    """Local part of a false-alarm report: mark the clip, learn on this box."""
+async def _async_report_false_alarm(call: ServiceCall) -> ServiceResponse:
+    """Mark the clip and learn on this box; with `share_with`, also prepare (never
+    send) a package for that destination and return what consent would cover."""
     shared, clip_id = await _async_clip(call)
-    if ATTR_SHARE_WITH in call.data:
-        # Sharing needs a share destination, which cannot be configured yet.
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="share_destination_not_found",
-            translation_placeholders={"destination": call.data[ATTR_SHARE_WITH]},
-        )
     clip = shared.store.get(clip_id)
     assert clip is not None
+    sharing = None
+    if ATTR_SHARE_WITH in call.data:
+        sharing = await async_get_sharing(call.hass)
+        # Checked before anything changes: a bad destination must not half-report.
+        sharing.destination(call.data[ATTR_SHARE_WITH])
     runtime = _runtime_for_slug(call.hass, clip.camera)
     if runtime is None:
         # The camera is gone or not loaded: still mark the clip, nothing to learn into.
         await call.hass.async_add_executor_job(
             lambda: shared.store.update(clip_id, false_alarm=True)
         )
-        return
-    await runtime.async_report_false_alarm(clip)
+    else:
+        await runtime.async_report_false_alarm(clip)
+    if sharing is None:
+        return None
+    return await sharing.async_prepare(
+        shared, clip, call.data[ATTR_SHARE_WITH], call.data[ATTR_BLUR_OUTSIDE]
+    )
+
+
+async def _async_consent(call: ServiceCall) -> ServiceResponse:
+    sharing = await async_get_sharing(call.hass)
+    return await sharing.async_consent(
+        call.context,
+        call.data[ATTR_REPORT_ID],
+        call.data[ATTR_PAYLOAD_SHA256],
+        call.data[ATTR_CONSENT_SHA256],
+        call.data[ATTR_AGREE],
+    )
+
+
+async def _async_withdraw(call: ServiceCall) -> ServiceResponse:
+    sharing = await async_get_sharing(call.hass)
+    return await sharing.async_withdraw(call.context, call.data[ATTR_REPORT_ID])
+
+
+async def _async_audit_log(call: ServiceCall) -> ServiceResponse:
+    sharing = await async_get_sharing(call.hass)
+    entries, status = await sharing.async_read_audit()
+    return {"entries": entries, **status.as_dict()}
 
 
 def _runtime_for_slug(hass: HomeAssistant, camera: str) -> CameraRuntime | None:
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        if entry.data.get(CONF_KIND) == KIND_DESTINATION:
+            continue
         runtime: CameraRuntime = entry.runtime_data.runtime
         if runtime.camera == camera:
             return runtime

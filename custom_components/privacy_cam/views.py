@@ -5,10 +5,13 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from aiohttp import web
+from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.http import HomeAssistantView
 
 from .engine.clipstore import CLIP_ID_RE
+from .engine.reports import REPORT_ID_RE
+from .sharing import DATA_SHARING, REPORT_URL
 from .storage import DATA_STORE
 
 CLIP_URL = "/api/privacy_cam/clip/{clip_id}.{ext}"
@@ -42,4 +45,33 @@ class ClipView(HomeAssistantView):
         return web.FileResponse(
             path,
             headers={"Content-Type": CONTENT_TYPES[ext], "Cache-Control": "private, max-age=3600"},
+        )
+
+
+class ReportView(HomeAssistantView):
+    """The exact package a report would send, for the owner to watch before consenting.
+
+    Admins only: consent is an admin's act, and the preview is part of it.
+    """
+
+    url = REPORT_URL
+    name = "api:privacy_cam:report"
+    requires_auth = True
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.hass = hass
+
+    async def get(self, request: web.Request, report_id: str) -> web.StreamResponse:
+        if not request[KEY_HASS_USER].is_admin:
+            return web.Response(status=HTTPStatus.FORBIDDEN)
+        if not REPORT_ID_RE.match(report_id):
+            return web.Response(status=HTTPStatus.BAD_REQUEST)
+        sharing = self.hass.data.get(DATA_SHARING)
+        if sharing is None:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        path = sharing.reports.clip_path(report_id)
+        if not await self.hass.async_add_executor_job(path.is_file):
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        return web.FileResponse(
+            path, headers={"Content-Type": "video/mp4", "Cache-Control": "private, no-store"}
         )

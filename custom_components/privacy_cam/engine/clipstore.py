@@ -46,6 +46,7 @@ class Clip:
     false_alarm: bool = False
     protected: bool = False  # e.g. a report in progress
     box: list[float] | None = None  # where the event's motion was (normalised)
+    motion: list[float] | None = None  # [first, last] motion, seconds into the clip
 
     @property
     def end(self) -> float:

@@ -45,6 +45,8 @@ class _Active:
     items: list[Item] = field(default_factory=list)
     thumbnail: bytes | None = None
     box: Box | None = None
+    motion_start: float | None = None  # wall times of the event's motion
+    motion_end: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,7 @@ class ClipRecorder:
         event_id: str | None,
         since: float,
         duration: float | None = None,
+        motion_start: float | None = None,
     ) -> str:
         """Start a clip from the keyframe at or before `since` (wall time).
 
@@ -143,6 +146,7 @@ class ClipRecorder:
                 1,
                 None if duration is None else start + duration,
                 items,
+                motion_start=motion_start,
             )
             self._active = active
             return active.clip_id
@@ -153,6 +157,7 @@ class ClipRecorder:
             active = self._active
             if active is not None and active.event_id == event_id:
                 active.stop_at = last_motion + self.postroll
+                active.motion_end = last_motion
                 if active.items and active.items[-1].wall >= active.stop_at:
                     # The event ended later than its post-roll (the cooldown): cut now.
                     self._finish_locked()
@@ -199,6 +204,7 @@ class ClipRecorder:
                     [],
                     active.thumbnail,
                     active.box,
+                    active.motion_start,
                 )
                 active = self._active
             active.items.append(item)
@@ -257,6 +263,16 @@ class ClipRecorder:
             event_id=active.event_id,
             part=active.part,
             box=None if active.box is None else [round(float(v), 4) for v in active.box],
+            motion=_motion_window(active, start, duration),
         )
         self.store.add(clip)
         return clip
+
+
+def _motion_window(active: _Active, start: float, duration: float) -> list[float] | None:
+    """Where the motion is in the clip (seconds from its start): what a report keeps."""
+    if active.motion_start is None:
+        return None
+    begin = min(max(0.0, active.motion_start - start), duration)
+    end = duration if active.motion_end is None else active.motion_end - start
+    return [round(begin, 3), round(min(max(begin, end), duration), 3)]

@@ -1,0 +1,374 @@
+"""Sharing building blocks without Home Assistant: audit chain, destinations, consent
+text, report store, packages (minimised + redacted) and delivery to real recipients."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from custom_components.privacy_cam.engine import senders
+from custom_components.privacy_cam.engine.audit import GENESIS, AuditLog
+from custom_components.privacy_cam.engine.faces import load_face_finder
+from custom_components.privacy_cam.engine.package import (
+    MAX_WIDTH,
+    PackageError,
+    Redaction,
+    build_package,
+    output_size,
+)
+from custom_components.privacy_cam.engine.reports import (
+    Report,
+    ReportStatus,
+    ReportStore,
+    new_report_id,
+)
+from custom_components.privacy_cam.engine.sharing import (
+    Destination,
+    DestinationError,
+    DestinationKind,
+    coarse_time,
+    consent_text,
+    pseudonym,
+    sha256_file,
+    validate_webhook_url,
+)
+
+from ..peers.videos import make_h264
+from ..peers.webhook import webhook_server
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+def _destination(kind: DestinationKind = DestinationKind.WEBHOOK, target: str = "") -> Destination:
+    return Destination(
+        id="dest1",
+        kind=kind,
+        target=target or "https://reviewer.example/hook",
+        recipient="Acme Alarm Review",
+        purpose="Improve false-alarm detection",
+        humans_watch=True,
+        retention="30 days",
+        withdrawal="Email privacy@acme.example.",
+    )
+
+
+# Audit log --------------------------------------------------------------------------
+
+
+def test_audit_chain_verifies_and_detects_every_kind_of_tampering(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.log")
+    assert log.read() == ([], log.verify()) and log.verify().valid  # empty log is valid
+    for n in range(4):
+        log.append("prepare", report_id=f"r{n}", payload_sha256="ab" * 32)
+    entries, status = log.read()
+    assert status.valid and status.entries == 4
+    assert entries[0]["prev"] == GENESIS
+    assert [e["seq"] for e in entries] == [1, 2, 3, 4]
+    assert all(e["prev"] == p["hash"] for p, e in zip(entries, entries[1:], strict=False))
+    original = log.path.read_text()
+    lines = original.splitlines(keepends=True)
+
+    def check(text: str, problem: str, line: int) -> None:
+        log.path.write_text(text)
+        status = log.verify()
+        assert not status.valid and status.problem == problem and status.line == line
+
+    # Edit a value in line 2.
+    check(original.replace('"r1"', '"rX"'), "the entry was changed", 2)
+    # Remove a line in the middle.
+    check("".join(lines[:1] + lines[2:]), "an entry is missing or out of order", 2)
+    # Remove the last line (the head file remembers it).
+    check("".join(lines[:-1]), "the last entries were removed", 4)
+    # Garbage line.
+    check("".join([*lines[:2], "not json\n", *lines[2:]]), "line is not a log entry", 3)
+    # Rewrite an entry and its hash consistently: the next link breaks.
+    forged = json.loads(lines[1])
+    forged["details"]["report_id"] = "forged"
+    from custom_components.privacy_cam.engine.audit import _entry_hash
+
+    forged["hash"] = _entry_hash(forged)
+    check(
+        "".join([lines[0], json.dumps(forged) + "\n", *lines[2:]]),
+        "the link to the previous entry is broken",
+        3,
+    )
+    # Back to the original: valid again. Appending to a broken chain never heals it.
+    log.path.write_text(original)
+    assert log.verify().valid
+    log.path.write_text(original.replace('"r1"', '"rX"'))
+    log.append("withdraw", report_id="r0")
+    assert not log.verify().valid
+    # Deleting the whole log (but not its head) is detected too.
+    log.path.unlink()
+    assert not log.verify().valid
+
+
+# Destinations and consent text --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("https://reviewer.example/hook", None),
+        ("http://127.0.0.1:8080/hook", None),
+        ("http://localhost/hook", None),
+        ("http://[::1]:9/x", None),
+        ("http://reviewer.example/hook", "webhook_not_https"),
+        ("http://192.168.1.5/hook", "webhook_not_https"),
+        ("ftp://reviewer.example/x", "webhook_not_https"),
+        ("https://user:pw@reviewer.example/hook", "invalid_webhook_url"),
+        ("https://reviewer.example/hook#x", "invalid_webhook_url"),
+        ("https://reviewer.example:99999/", "invalid_webhook_url"),
+        ("not a url", "invalid_webhook_url"),
+    ],
+)
+def test_webhook_urls(url: str, error: str | None) -> None:
+    if error is None:
+        assert validate_webhook_url(url) == url
+    else:
+        with pytest.raises(DestinationError) as err:
+            validate_webhook_url(url)
+        assert err.value.key == error and err.value.field == "url"
+
+
+@pytest.mark.parametrize(
+    "field", ["recipient", "purpose", "humans_watch", "retention", "withdrawal"]
+)
+def test_destination_without_a_disclosure_field_is_unusable(field: str) -> None:
+    values = {"humans_watch": None} if field == "humans_watch" else {field: "  "}
+    destination = replace(_destination(), **values)  # type: ignore[arg-type]
+    with pytest.raises(DestinationError) as err:
+        destination.validate()
+    assert err.value.key == "disclosure_missing" and err.value.field == field
+
+
+def test_folder_destination_needs_an_absolute_path() -> None:
+    _destination(DestinationKind.FOLDER, "/srv/handover").validate()
+    with pytest.raises(DestinationError) as err:
+        _destination(DestinationKind.FOLDER, "handover").validate()
+    assert err.value.key == "folder_not_absolute"
+
+
+def test_pseudonym_time_and_consent_text() -> None:
+    secret = b"k" * 32
+    name = pseudonym(secret, "dest1", "garden")
+    assert name.startswith("camera-") and "garden" not in name
+    assert name == pseudonym(secret, "dest1", "garden")  # stable for one recipient
+    assert name != pseudonym(secret, "dest2", "garden")  # unlinkable across recipients
+    assert name != pseudonym(b"x" * 32, "dest1", "garden")  # per install
+    assert coarse_time(1764085385.7) == "2025-11-25T15:00:00Z"
+    destination = _destination()
+    consent = consent_text(
+        "r1", "ab" * 32, name, "2025-11-25T15:00:00Z", 7.25, "masks", destination
+    )
+    for needed in (
+        "Acme Alarm Review",
+        "Improve false-alarm detection",
+        "WILL watch",
+        "30 days",
+        "privacy@acme.example",
+        "ab" * 32,
+        "withdraw_consent",
+        "7.2 s",
+        "Consent text version 1.",
+    ):
+        assert needed in consent.text
+    # Any change in what is declared changes the hash consent refers to.
+    changed = replace(destination, humans_watch=False)
+    other = consent_text("r1", "ab" * 32, name, "2025-11-25T15:00:00Z", 7.25, "masks", changed)
+    assert "no person will watch" in other.text and other.sha256 != consent.sha256
+
+
+# Report store -------------------------------------------------------------------------
+
+
+def test_report_store_survives_restarts_and_drops_unfinished(tmp_path: Path) -> None:
+    store = ReportStore(tmp_path / "reports")
+    store.load()
+    secret = store.secret()
+    assert len(secret) == 32 and store.secret() == secret
+    assert (tmp_path / "reports" / "secret").stat().st_mode & 0o077 == 0
+    report = Report(new_report_id(), "c1", "garden", "d1", 1.0, 2.0, "p", "t", "h")
+    store.save(report)
+    store.clip_path(report.id).write_bytes(b"clip")
+    store.report_path(report.id).write_bytes(b"{}")
+    (tmp_path / "reports" / ("0" * 16)).mkdir()  # crashed while preparing
+    (tmp_path / "reports" / "stray").mkdir()
+    again = ReportStore(tmp_path / "reports")
+    again.load()
+    assert [r.id for r in again.all()] == [report.id]
+    assert again.get(report.id) == report and again.has_package(report.id)
+    assert not (tmp_path / "reports" / ("0" * 16)).exists()
+    assert again.delete_package(report.id) and not again.delete_package(report.id)
+    assert not again.has_package(report.id)
+    with pytest.raises(ValueError):
+        again.folder("../../etc")
+    report.status = ReportStatus.WITHDRAWN
+    assert not report.open
+
+
+# Packages -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wide_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1280x720, 10 s, with an audio track and container metadata (which must go)."""
+    path = tmp_path_factory.mktemp("pkg") / "wide.mp4"
+    rng = np.random.default_rng(3)
+    with av.open(str(path), "w") as out:
+        out.metadata["title"] = "Garden camera at 12 Secret Street"
+        video = out.add_stream("libx264", rate=Fraction(10))
+        video.width, video.height, video.pix_fmt = 1280, 720, "yuv420p"
+        audio = out.add_stream("aac", rate=16000)
+        background = rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8)
+        for index in range(100):
+            image = background.copy()
+            x = 100 + index * 8
+            image[300:420, x : x + 80] = 255
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = index
+            for packet in video.encode(frame):
+                out.mux(packet)
+            samples = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1600), np.float32), format="fltp", layout="mono"
+            )
+            samples.sample_rate, samples.pts = 16000, index * 1600
+            for packet in audio.encode(samples):
+                out.mux(packet)
+        for stream in (video, audio):
+            for packet in stream.encode(None):
+                out.mux(packet)
+    return path
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def test_package_is_trimmed_downscaled_silent_and_anonymous(
+    wide_clip: Path, tmp_path: Path
+) -> None:
+    mask = ((0.0, 0.0), (0.25, 0.0), (0.25, 0.25), (0.0, 0.25))
+    box = (0.3, 0.4, 0.6, 0.6)
+    package = build_package(
+        wide_clip, tmp_path / "p.mp4", (2.0, 6.0), Redaction(masks=(mask,), box=box), None
+    )
+    assert package.sha256 == sha256_file(package.path)
+    assert (package.width, package.height) == (MAX_WIDTH, 360)
+    assert abs(package.duration - 4.1) < 0.15 and 40 <= package.frames <= 42
+    with av.open(str(package.path)) as container:
+        assert len(container.streams) == 1 and container.streams.video[0].codec.name == "h264"
+        assert "title" not in container.metadata and "encoder" not in container.metadata
+    raw = package.path.read_bytes()
+    assert b"Secret Street" not in raw and b"x264" not in raw and b"Lavf" not in raw
+    frames = _frames(package.path)
+    first = frames[0].astype(int)
+    # Masked corner painted black.
+    assert first[5:80, 5:150].max() < 20
+    # Outside the motion region: 16-px blocks of one colour (pixelated), inside: detail.
+    outside = first[200:216, 560:576]
+    assert np.abs(outside - outside.mean(axis=(0, 1))).max() < 12
+    inside = first[150:166, 300:316]
+    assert inside.std() > 3 * outside.std()
+    assert "privacy mask" in package.summary() and "NOT checked" in package.summary()
+
+
+def test_package_without_region_or_window_keeps_everything(wide_clip: Path, tmp_path: Path) -> None:
+    package = build_package(wide_clip, tmp_path / "p.mp4", None, Redaction(blur_outside=True), None)
+    assert abs(package.duration - 10.0) < 0.15 and not package.outside_blurred
+    assert "whole picture" in package.summary() and "no masks" in package.summary()
+    assert output_size(320, 240) == (320, 240) and output_size(1921, 1081) == (640, 360)
+
+
+def test_package_errors_leave_nothing(wide_clip: Path, tmp_path: Path) -> None:
+    with pytest.raises(PackageError):
+        build_package(wide_clip, tmp_path / "p.mp4", (50.0, 60.0), Redaction(), None)
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    with pytest.raises(PackageError):
+        build_package(bad, tmp_path / "q.mp4", None, Redaction(), None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.mp4"]
+
+
+def test_faces_are_pixelated_where_a_detector_exists(tmp_path: Path) -> None:
+    """A real photo (opencv-doc's messi5.jpg) as a clip: the face is found and hidden."""
+    finder = load_face_finder()
+    assert finder is not None, "scripts/setup installs opencv-data and the contrib build"
+    with av.open(str(DATA / "messi5.jpg")) as image_file:
+        photo = next(image_file.decode(video=0)).to_ndarray(format="rgb24")
+    faces = finder(photo.mean(axis=2).astype(np.uint8))
+    assert faces, "the detector finds the face in the photo"
+    x, y, w, h = faces[0]
+    clip = tmp_path / "face.mp4"
+    height, width = photo.shape[0] // 2 * 2, photo.shape[1] // 2 * 2
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(10))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for index in range(10):
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(photo[:height, :width]), format="rgb24"
+            )
+            frame.pts = index
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    package = build_package(clip, tmp_path / "p.mp4", None, Redaction(blur_outside=False), finder)
+    assert package.faces_checked and package.face_frames == package.frames == 10
+    assert "faces pixelated in 10 frame(s)" in package.summary()
+    before = photo[y : y + h, x : x + w].astype(float)
+    after = _frames(package.path)[5][y : y + h, x : x + w].astype(float)
+
+    # Detail (differences between neighbouring pixels) is gone in the face only.
+    def detail(a: np.ndarray) -> float:
+        return float(np.abs(np.diff(a, axis=1)).mean())
+
+    assert detail(after) < detail(before) / 3
+    assert not finder(_frames(package.path)[5].mean(axis=2).astype(np.uint8))
+
+
+# Delivery ------------------------------------------------------------------------------
+
+
+def test_webhook_gets_exact_bytes_and_the_deletion_request() -> None:
+    clip, report = b"\x00clip bytes\xff" * 1000, b'{"report_id": "r1"}'
+    with webhook_server() as hook:
+        destination = _destination(target=hook.url)
+        outcome = senders.send(destination, "r1", report, clip)
+        assert outcome.ok and outcome.status == 200
+        got = hook.received[0]
+        assert got.method == "POST" and got.path == "/hook"
+        assert got.files["clip"] == ("clip.mp4", "video/mp4", clip)
+        assert got.files["report"] == ("report.json", "application/json", report)
+        assert senders.withdraw(destination, "r1").ok
+        assert (hook.received[1].method, hook.received[1].path) == ("DELETE", "/hook/r1")
+        hook.status = 503
+        failed = senders.send(destination, "r2", report, clip)
+        assert not failed.ok and failed.status == 503 and failed.detail == "HTTP 503"
+        hook.status = 302  # a redirect is not followed anywhere
+        assert not senders.send(destination, "r3", report, clip).ok
+        assert len(hook.received) == 4
+    unreachable = senders.send(_destination(target=hook.url), "r4", report, clip)
+    assert not unreachable.ok and unreachable.status is None
+    assert "127.0.0.1" not in unreachable.detail
+
+
+def test_folder_delivery_and_withdrawal(tmp_path: Path) -> None:
+    destination = _destination(DestinationKind.FOLDER, str(tmp_path / "handover"))
+    (tmp_path / "handover").mkdir()
+    assert senders.send(destination, "r1", b"{}", b"clip").ok
+    assert (tmp_path / "handover" / "r1" / "clip.mp4").read_bytes() == b"clip"
+    assert (tmp_path / "handover" / "r1" / "report.json").read_bytes() == b"{}"
+    assert senders.withdraw(destination, "r1").detail == "deleted"
+    assert not (tmp_path / "handover" / "r1").exists()
+    assert senders.withdraw(destination, "r1").detail == "already gone"
+    (tmp_path / "blocked").write_text("a file, not a folder")
+    blocked = _destination(DestinationKind.FOLDER, str(tmp_path / "blocked"))
+    assert not senders.send(blocked, "r1", b"{}", b"clip").ok
