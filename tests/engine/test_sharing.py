@@ -3,6 +3,7 @@ text, report store, packages (minimised + redacted) and delivery to real recipie
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 from fractions import Fraction
@@ -39,7 +40,6 @@ from custom_components.privacy_cam.engine.sharing import (
     validate_webhook_url,
 )
 
-from ..peers.videos import make_h264
 from ..peers.webhook import webhook_server
 
 DATA = Path(__file__).parent.parent / "data"
@@ -70,7 +70,7 @@ def test_audit_chain_verifies_and_detects_every_kind_of_tampering(tmp_path: Path
     assert status.valid and status.entries == 4
     assert entries[0]["prev"] == GENESIS
     assert [e["seq"] for e in entries] == [1, 2, 3, 4]
-    assert all(e["prev"] == p["hash"] for p, e in zip(entries, entries[1:], strict=False))
+    assert all(e["prev"] == p["hash"] for p, e in itertools.pairwise(entries))
     original = log.path.read_text()
     lines = original.splitlines(keepends=True)
 
@@ -164,9 +164,8 @@ def test_pseudonym_time_and_consent_text() -> None:
     assert name != pseudonym(b"x" * 32, "dest1", "garden")  # per install
     assert coarse_time(1764085385.7) == "2025-11-25T15:00:00Z"
     destination = _destination()
-    consent = consent_text(
-        "r1", "ab" * 32, name, "2025-11-25T15:00:00Z", 7.25, "masks", destination
-    )
+    hour = "2025-11-25T15:00:00Z"
+    consent = consent_text("r1", "ab" * 32, name, hour, 7.25, "masks", destination)
     for needed in (
         "Acme Alarm Review",
         "Improve false-alarm detection",
@@ -181,7 +180,7 @@ def test_pseudonym_time_and_consent_text() -> None:
         assert needed in consent.text
     # Any change in what is declared changes the hash consent refers to.
     changed = replace(destination, humans_watch=False)
-    other = consent_text("r1", "ab" * 32, name, "2025-11-25T15:00:00Z", 7.25, "masks", changed)
+    other = consent_text("r1", "ab" * 32, name, hour, 7.25, "masks", changed)
     assert "no person will watch" in other.text and other.sha256 != consent.sha256
 
 

@@ -60,8 +60,8 @@ def webhook_server() -> Iterator[Webhook]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        do_POST = _record  # noqa: N815
-        do_DELETE = _record  # noqa: N815
+        do_POST = _record
+        do_DELETE = _record
 
         def log_message(self, *args: object) -> None:
             pass
