@@ -39,10 +39,13 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 @pytest.fixture(autouse=True)
 def isolated_media(request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    """Clips of Home Assistant tests go to the test's own folder, never the harness's."""
+    """Clips, reports and the audit log of Home Assistant tests go to the test's own
+    folders, never the harness's."""
     if "hass" in request.fixturenames:
         hass: HomeAssistant = request.getfixturevalue("hass")
         hass.config.media_dirs = {"local": str(tmp_path / "media")}
+        (tmp_path / "config").mkdir(exist_ok=True)
+        hass.config.config_dir = str(tmp_path / "config")
 
 
 @pytest.fixture(autouse=True)

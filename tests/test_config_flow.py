@@ -28,7 +28,14 @@ async def _start(hass: HomeAssistant, kind: str) -> dict[str, Any]:
         DOMAIN, context={"source": config_entries.SOURCE_USER}
     )
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["rtsp", "mjpeg", "snapshot", "camera_entity", "demo"]
+    assert result["menu_options"] == [
+        "rtsp",
+        "mjpeg",
+        "snapshot",
+        "camera_entity",
+        "demo",
+        "share_destination",
+    ]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": kind}
     )
@@ -374,6 +381,8 @@ async def test_options(
         "postroll": 2,
         "max_clip_length": 60,
         "retention_days": 7,
+        "sensitive": True,
+        "sharing_unlocked": False,
     }
     # A polygon a person mistyped gets a clear error; nothing is saved.
     result = await hass.config_entries.options.async_configure(
@@ -399,8 +408,143 @@ async def test_options(
     assert runtime.record_options.mode == "alarms" and runtime.recorder.preroll == 3
     assert runtime.recorder.postroll == 2 and runtime.recorder.max_length == 60
     assert runtime.shared.retention.max_age_days[runtime.camera] == 7
+    assert entry.options["sensitive"] is True and entry.options["sharing_unlocked"] is False
     if kind == "rtsp":
         assert runtime.source.config.rtsp_transport == "udp"
     elif kind == "snapshot":
         assert runtime.source.config.snapshot_interval == 2.5
     await _unload_all(hass)
+
+
+# Share destinations ------------------------------------------------------------------
+
+DISCLOSURE = {
+    "recipient": "  Acme Alarm Review ",
+    "purpose": "Improve false-alarm detection",
+    "humans_watch": "no",
+    "retention": "30 days",
+    "withdrawal": "Email privacy@acme.example",
+}
+
+
+async def _destination_form(hass: HomeAssistant, kind: str) -> dict[str, Any]:
+    result = await _start_menu(hass, "share_destination")
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["destination_folder", "destination_webhook"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": f"destination_{kind}"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    return result
+
+
+async def _reconfigure(hass: HomeAssistant, entry_id: str) -> Any:
+    return await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_RECONFIGURE, "entry_id": entry_id}
+    )
+
+
+async def _start_menu(hass: HomeAssistant, choice: str) -> Any:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": choice}
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("http://reviewer.example/hook", "webhook_not_https"),
+        ("https://u:p@reviewer.example/hook", "invalid_webhook_url"),
+    ],
+)
+async def test_webhook_destination(hass: HomeAssistant, url: str, error: str) -> None:
+    """Every declaration is required; HTTPS only (HTTP to this machine); nothing is sent."""
+    result = await _destination_form(hass, "webhook")
+    for field in ("recipient", "purpose", "retention", "withdrawal"):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {CONF_URL: "https://reviewer.example/hook", **DISCLOSURE, field: "   "},
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {field: "disclosure_missing"}
+    # "Will people watch" has no default: leaving it out is not accepted.
+    without = {k: v for k, v in DISCLOSURE.items() if k != "humans_watch"}
+    with pytest.raises(InvalidData):
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_URL: "https://reviewer.example/hook", **without}
+        )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: url, **DISCLOSURE}
+    )
+    assert result["errors"] == {CONF_URL: error}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: "http://127.0.0.1:9/hook", **DISCLOSURE}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Acme Alarm Review"
+    assert result["data"] == {
+        CONF_KIND: "share_destination",
+        "destination_kind": "webhook",
+        CONF_URL: "http://127.0.0.1:9/hook",
+        **{k: v.strip() for k, v in DISCLOSURE.items()},
+    }
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.state is config_entries.ConfigEntryState.LOADED
+    # A destination has no camera options and no entities.
+    assert not entry.supports_options
+    assert hass.states.async_all() == []
+    # The same URL twice is refused.
+    result = await _destination_form(hass, "webhook")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: "http://127.0.0.1:9/hook", **DISCLOSURE}
+    )
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "already_configured"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_folder_destination_and_reconfigure(hass: HomeAssistant, tmp_path: Any) -> None:
+    allowed = tmp_path / "handover"
+    allowed.mkdir()
+    hass.config.allowlist_external_dirs = {str(tmp_path)}
+    result = await _destination_form(hass, "folder")
+    for path, error in (
+        ("relative/folder", "folder_not_absolute"),
+        ("/etc", "folder_not_allowed"),
+        (str(tmp_path / "missing"), "folder_not_writable"),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"path": path, **DISCLOSURE}
+        )
+        assert result["errors"] == {"path": error}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"path": str(allowed), **DISCLOSURE}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.unique_id == f"folder:{allowed}"
+
+    # Reconfigure: the same rules; a change of declarations is saved and reloads.
+    result = await _reconfigure(hass, entry.entry_id)
+    assert result["step_id"] == "reconfigure_destination"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"path": str(allowed), **DISCLOSURE, "purpose": ""}
+    )
+    assert result["errors"] == {"purpose": "disclosure_missing"}
+    other = tmp_path / "other"
+    other.mkdir()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"path": str(other), **DISCLOSURE, "humans_watch": "yes", "recipient": "Installer Bob"},
+    )
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
+    assert entry.data["humans_watch"] == "yes" and entry.title == "Installer Bob"
+    assert entry.unique_id == f"folder:{other}"
+    result = await _reconfigure(hass, entry.entry_id)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"path": str(other), **DISCLOSURE}
+    )
+    assert result["reason"] == "reconfigure_successful" and entry.title == "Acme Alarm Review"
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -319,7 +319,7 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         kind = entry.data[CONF_KIND]
         if kind == KIND_DESTINATION:
-            return await self._async_reconfigure_destination(entry, user_input)
+            return await self.async_step_reconfigure_destination()
         if kind not in URL_KINDS:
             return self.async_abort(reason="reconfigure_not_supported")
         errors: dict[str, str] = {}
@@ -351,11 +351,12 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
-    async def _async_reconfigure_destination(
-        self, entry: ConfigEntry, user_input: dict[str, Any] | None
+    async def async_step_reconfigure_destination(
+        self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Change what a destination declares; open reports must then be consented anew
         (their consent text changes with it)."""
+        entry = self._get_reconfigure_entry()
         kind = DestinationKind(entry.data[CONF_DESTINATION_KIND])
         errors: dict[str, str] = {}
         suggested: Mapping[str, Any] = entry.data

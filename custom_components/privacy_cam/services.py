@@ -19,7 +19,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_KIND, DOMAIN, KIND_DESTINATION
 from .engine.clipstore import CLIP_ID_RE, Clip
 from .runtime import CameraRuntime, media_content_id
-from .sharing import async_get_sharing
+from .sharing import async_get_sharing, usable_destination
 from .storage import async_get_store
 from .views import clip_url
 
@@ -221,9 +221,9 @@ async def _async_report_false_alarm(call: ServiceCall) -> ServiceResponse:
     assert clip is not None
     sharing = None
     if ATTR_SHARE_WITH in call.data:
-        sharing = await async_get_sharing(call.hass)
         # Checked before anything changes: a bad destination must not half-report.
-        sharing.destination(call.data[ATTR_SHARE_WITH])
+        usable_destination(call.hass, call.data[ATTR_SHARE_WITH])
+        sharing = await async_get_sharing(call.hass)
     runtime = _runtime_for_slug(call.hass, clip.camera)
     if runtime is None:
         # The camera is gone or not loaded: still mark the clip, nothing to learn into.

@@ -45,7 +45,6 @@ from .engine.sharing import (
     CONSENT_TEXT_VERSION,
     Consent,
     Destination,
-    DestinationError,
     coarse_time,
     consent_text,
     pseudonym,
@@ -88,21 +87,7 @@ class Sharing:
     # Destinations and cameras ----------------------------------------------------
 
     def destination(self, entry_id: str) -> Destination:
-        entry = self.hass.config_entries.async_get_entry(entry_id)
-        if (
-            entry is None
-            or entry.domain != DOMAIN
-            or entry.data.get(CONF_KIND) != KIND_DESTINATION
-            or entry.state is not ConfigEntryState.LOADED
-        ):
-            raise _refuse("share_destination_not_found", destination=entry_id)
-        destination = destination_from_data(entry.entry_id, entry.data)
-        try:
-            destination.validate()
-        except DestinationError as err:
-            # Rule 4: a destination that does not declare everything cannot be used.
-            raise _refuse("share_destination_incomplete", destination=entry.title) from err
-        return destination
+        return usable_destination(self.hass, entry_id)
 
     def _camera_entry(self, shared: SharedStore, camera: str) -> ConfigEntry:
         entry_id = shared.cameras.get(camera)
@@ -463,6 +448,20 @@ class Sharing:
         if report is None:
             raise _refuse("report_not_found", report_id=report_id)
         return report
+
+
+def usable_destination(hass: HomeAssistant, entry_id: str) -> Destination:
+    """A loaded share destination that declares everything (rule 4), or a refusal."""
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if (
+        entry is None
+        or entry.domain != DOMAIN
+        or entry.data.get(CONF_KIND) != KIND_DESTINATION
+        or entry.state is not ConfigEntryState.LOADED
+    ):
+        raise _refuse("share_destination_not_found", destination=entry_id)
+    # Loaded means it validated at setup (an incomplete one fails to load).
+    return destination_from_data(entry.entry_id, entry.data)
 
 
 def _last_deletion_failed(report: Report) -> bool:

@@ -31,7 +31,7 @@ class ChainStatus:
     def as_dict(self) -> dict[str, Any]:
         return {
             "chain_valid": self.valid,
-            "entries": self.entries,
+            "entry_count": self.entries,
             "problem": self.problem,
             "line": self.line,
         }
