@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import cast
 
 import av
+from av.video.reformatter import VideoReformatter
 
 from .errors import ErrorKind, SourceError
 
@@ -22,7 +23,10 @@ def encode_jpeg(frame: av.VideoFrame, width: int | None = None, quality: int = 5
     if width and width < frame.width:
         out_w = max(2, width - width % 2)
         out_h = max(2, round(frame.height * out_w / frame.width / 2) * 2)
-    image = frame.reformat(width=out_w, height=out_h, format="yuvj420p")
+    # A reformatter of our own: frame.reformat() caches one on the frame, and the latest
+    # frame is scaled here (executor) while the source thread scales it for analysis;
+    # two threads in one SwsContext crash the process.
+    image = VideoReformatter().reformat(frame, width=out_w, height=out_h, format="yuvj420p")
     codec = cast(av.VideoCodecContext, av.CodecContext.create("mjpeg", "w"))
     codec.width, codec.height = out_w, out_h
     codec.pix_fmt = "yuvj420p"
