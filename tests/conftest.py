@@ -44,7 +44,6 @@ def isolated_media(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     if "hass" in request.fixturenames:
         hass: HomeAssistant = request.getfixturevalue("hass")
         hass.config.media_dirs = {"local": str(tmp_path / "media")}
-        (tmp_path / "config").mkdir(exist_ok=True)
         hass.config.config_dir = str(tmp_path / "config")
 
 

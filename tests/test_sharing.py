@@ -121,6 +121,14 @@ async def _refused(hass: HomeAssistant, data: dict[str, Any], context: Context) 
     return str(err.value.translation_key)
 
 
+async def _withdraw(hass: HomeAssistant, report_id: str) -> dict[str, Any]:
+    response = await hass.services.async_call(
+        DOMAIN, "withdraw_consent", {"report_id": report_id}, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
 async def _audit(hass: HomeAssistant) -> dict[str, Any]:
     response = await hass.services.async_call(
         DOMAIN, "get_audit_log", {}, blocking=True, return_response=True
@@ -463,6 +471,17 @@ async def test_failed_send_retry_and_expiry(hass: HomeAssistant, hass_admin_user
         marked = entry.runtime_data.runtime.shared.store.get(clip.id)
         assert marked is not None and marked.protected
 
+        # The recipient fails to confirm the deletion: shown, logged, and retried on the
+        # next withdrawal; once confirmed, withdrawing again sends nothing more.
+        hook.status = 500
+        withdrawn = await _withdraw(hass, first["report_id"])
+        assert withdrawn["deletion_request"] == {"ok": False, "status": 500, "detail": "HTTP 500"}
+        assert withdrawn["local_copy_deleted"] and withdrawn["status"] == "withdrawn"
+        hook.status = 200
+        assert (await _withdraw(hass, first["report_id"]))["deletion_request"]["ok"] is True
+        assert (await _withdraw(hass, first["report_id"]))["deletion_request"] is None
+        assert [r.method for r in hook.received] == ["POST", "POST", "DELETE", "DELETE"]
+
         # Withdrawing a report that was never shared sends nothing.
         withdrawn = await hass.services.async_call(
             DOMAIN,
@@ -472,9 +491,9 @@ async def test_failed_send_retry_and_expiry(hass: HomeAssistant, hass_admin_user
             return_response=True,
         )
         assert withdrawn is not None and withdrawn["deletion_request"] is None
-        assert len(hook.received) == 2
+        assert len(hook.received) == 4
     actions = [e["action"] for e in (await _audit(hass))["entries"]]
-    assert actions.count("failure") == 1 and actions.count("send") == 1
+    assert actions.count("failure") == 2 and actions.count("send") == 1
     assert "expire" in actions
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
@@ -484,8 +503,15 @@ async def test_failed_send_retry_and_expiry(hass: HomeAssistant, hass_admin_user
     await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_unknown_or_incomplete_destinations(hass: HomeAssistant) -> None:
+async def test_unknown_or_incomplete_destinations(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
     entry, clip = await _camera_with_clip(hass)
+    client = await hass_client()
+    # Before anything was prepared there is no report to preview; malformed IDs are refused.
+    assert (await client.get("/api/privacy_cam/report/0123456789abcdef.mp4")).status == 404
+    assert (await client.get("/api/privacy_cam/report/..%2Fsecret.mp4")).status in (400, 404)
+    assert (await client.get("/api/privacy_cam/report/XYZ.mp4")).status == 400
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
             DOMAIN,
@@ -514,7 +540,26 @@ async def test_unknown_or_incomplete_destinations(hass: HomeAssistant) -> None:
     assert not await hass.config_entries.async_setup(incomplete.entry_id)
     with pytest.raises(ServiceValidationError):
         await _prepare(hass, clip, incomplete)
-    await hass.config_entries.async_unload(entry.entry_id)
+
+    # A damaged clip: a clear error, the local report still made, nothing half-built.
+    with webhook_server() as hook:
+        destination = await _destination(hass, url=hook.url)
+        store = entry.runtime_data.runtime.shared.store
+        (store.root / clip.path).write_bytes(b"not a video any more")
+        with pytest.raises(ServiceValidationError) as err:
+            await _prepare(hass, clip, destination)
+        assert err.value.translation_key == "package_failed"
+        marked = store.get(clip.id)
+        assert marked is not None and marked.false_alarm
+        assert not any(_reports(hass).glob("*/clip.mp4"))
+        # A clip whose camera was removed: its privacy settings are unknown, so no share.
+        await hass.config_entries.async_remove(entry.entry_id)
+        with pytest.raises(ServiceValidationError) as err:
+            await _prepare(hass, clip, destination)
+        assert err.value.translation_key == "camera_not_found_for_share"
+        assert hook.received == []
+        log = await _audit(hass)
+        assert [e["action"] for e in log["entries"]] == ["failure", "prepare_refused"]
 
 
 async def test_audit_and_reports_survive_a_restart(
@@ -529,6 +574,18 @@ async def test_audit_and_reports_survive_a_restart(
         entry, clip = await _camera_with_clip(hass)
         prepared = await _prepare(hass, clip, destination)
         hass.data.pop(DATA_SHARING).async_shutdown()  # as after a restart
+        first, second = await asyncio.gather(async_get_sharing(hass), async_get_sharing(hass))
+        assert first is second
+        # A package that vanished from disk, or a report past its time, cannot be sent.
+        gone = await _prepare(hass, clip, destination)
+        (_reports(hass) / gone["report_id"] / "clip.mp4").unlink()
+        admin = Context(user_id=hass_admin_user.id)
+        assert await _refused(hass, _consent_data(gone), admin) == "payload_mismatch"
+        late = await _prepare(hass, clip, destination)
+        report = first.reports.get(late["report_id"])
+        assert report is not None
+        report.expires = time.time() - 1  # as if the timer had not run yet
+        assert await _refused(hass, _consent_data(late), admin) == "report_expired"
         result = await _consent(hass, _consent_data(prepared), Context(user_id=hass_admin_user.id))
         assert result["status"] == "shared"
         assert (
@@ -543,10 +600,18 @@ async def test_audit_and_reports_survive_a_restart(
         assert await hass.config_entries.async_reload(destination.entry_id)
         admin = Context(user_id=hass_admin_user.id)
         assert await _refused(hass, _consent_data(later), admin) == "consent_text_mismatch"
-        # Removed: nothing can be sent to it any more.
+        # Removed: nothing can be sent to it any more, and a withdrawal says it could not
+        # reach the recipient.
         assert await hass.config_entries.async_remove(destination.entry_id)
-        assert await _refused(hass, _consent_data(later), admin) == ("share_destination_not_found")
+        refused = await _refused(hass, _consent_data(later), admin)
+        assert refused == "share_destination_not_found"
         assert len(hook.received) == 1
+        withdrawn = await _withdraw(hass, prepared["report_id"])
+        assert withdrawn["deletion_request"] == {
+            "ok": False,
+            "status": None,
+            "detail": "destination removed",
+        }
     audit_path = Path(hass.config.path("privacy_cam", "audit.log"))
     lines = audit_path.read_text().splitlines(keepends=True)
     audit_path.write_text("".join(lines[:-1]))  # the last entry removed

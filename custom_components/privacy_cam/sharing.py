@@ -50,7 +50,7 @@ from .engine.sharing import (
     pseudonym,
     sha256_file,
 )
-from .engine.zones import PolygonError, parse_polygons
+from .engine.zones import parse_polygons
 from .share_destination import destination_from_data
 from .storage import DATA_STORE, SharedStore
 
@@ -111,10 +111,8 @@ class Sharing:
         except ServiceValidationError as err:
             await self._async_log("prepare_refused", clip_id=clip.id, reason=err.translation_key)
             raise
-        try:
-            masks = parse_polygons(camera_entry.options.get(CONF_MASKS, ""))
-        except PolygonError:
-            masks = ()
+        # Stored by the options flow only after they parsed.
+        masks = parse_polygons(camera_entry.options.get(CONF_MASKS, ""))
         box = tuple(clip.box) if clip.box and len(clip.box) == 4 else None
         redaction = Redaction(masks=masks, box=box, blur_outside=blur_outside)  # type: ignore[arg-type]
         report_id = new_report_id()
@@ -441,11 +439,7 @@ class Sharing:
         )
 
     def _report(self, report_id: str) -> Report:
-        try:
-            report = self.reports.get(report_id) if report_id else None
-        except ValueError:
-            report = None
-        if report is None:
+        if (report := self.reports.get(report_id)) is None:
             raise _refuse("report_not_found", report_id=report_id)
         return report
 

@@ -371,3 +371,36 @@ def test_folder_delivery_and_withdrawal(tmp_path: Path) -> None:
     (tmp_path / "blocked").write_text("a file, not a folder")
     blocked = _destination(DestinationKind.FOLDER, str(tmp_path / "blocked"))
     assert not senders.send(blocked, "r1", b"{}", b"clip").ok
+
+
+def test_audit_log_survives_garbage(tmp_path: Path) -> None:
+    """Lines that are not entries break the chain but never stop the trail."""
+    log = AuditLog(tmp_path / "audit.log")
+    log.path.write_text("garbage\n[1, 2]\n")
+    entry = log.append("prepare")
+    assert entry["seq"] == 1 and entry["prev"] == GENESIS
+    entries, status = log.read()
+    assert [e["action"] for e in entries] == ["prepare"]
+    assert not status.valid and status.line == 1
+    log.path.write_text("")
+    log.head_path.write_text("not json")
+    assert not log.verify().valid
+    log.path.unlink()
+    log.head_path.unlink()
+    assert log.verify().valid and log.verify().as_dict()["entry_count"] == 0
+
+
+def test_no_face_finder_without_opencv_or_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from custom_components.privacy_cam.engine import faces
+
+    monkeypatch.setattr(faces, "MODEL_DIRS", ())
+    # OpenCV 5 wheels (this environment) ship no cascade files of their own.
+    assert faces.load_face_finder() is None
+    fake = types.ModuleType("cv2")  # an OpenCV build without the classifier
+    monkeypatch.setitem(sys.modules, "cv2", fake)
+    assert faces.load_face_finder() is None
+    monkeypatch.setitem(sys.modules, "cv2", None)  # no OpenCV at all (HA OS)
+    assert faces.load_face_finder() is None
