@@ -4,6 +4,8 @@
 # package, which would otherwise shadow ours.
 from custom_components.privacy_cam.const import DOMAIN  # isort: skip
 
+import asyncio
+import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -137,3 +139,13 @@ async def setup_demo(hass: HomeAssistant, options: dict[str, Any] | None = None)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+async def wait_for(predicate: Any, seconds: float) -> None:
+    """Poll (worker threads report through the loop) until `predicate()` holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")

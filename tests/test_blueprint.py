@@ -1,9 +1,6 @@
 """The notification blueprint is valid for Home Assistant's automation blueprints."""
 
-import asyncio
-import time
 from pathlib import Path
-from typing import Any
 
 from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
 from homeassistant.components.blueprint.models import Blueprint, BlueprintInputs
@@ -13,7 +10,7 @@ from homeassistant.util.yaml import load_yaml_dict
 
 from custom_components.privacy_cam.const import DOMAIN
 
-from .conftest import setup_demo
+from .conftest import setup_demo, wait_for
 
 BLUEPRINT = (
     Path(__file__).parent.parent / "blueprints/automation/privacy_cam/alarm_notification.yaml"
@@ -28,13 +25,6 @@ def test_blueprint_is_valid() -> None:
     assert set(blueprint.inputs) == {"camera", "notify_device"}
     trigger = blueprint.data["triggers"][0]
     assert trigger["event_type"] == "privacy_cam_alarm"
-
-
-async def _wait(predicate: Any, seconds: float = 25) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_false_alarm_action_reports_the_alarm_clip_locally(hass: HomeAssistant) -> None:
@@ -65,17 +55,17 @@ async def test_false_alarm_action_reports_the_alarm_clip_locally(hass: HomeAssis
     config["actions"][0] = {"event": "test_notified", "event_data": notify["data"]}
     assert await async_setup_component(hass, "automation", {"automation": config})
 
-    await _wait(lambda: saved)
+    await wait_for(lambda: saved, 25)
     clip_id, event_id = saved[0].data["clip_id"], saved[0].data["event_id"]
     hass.bus.async_fire(
         f"{DOMAIN}_alarm", {"entity_id": "camera.garden", "event_id": event_id, "camera": "Garden"}
     )
-    await _wait(lambda: notified)  # (the run goes on, waiting for the tap)
+    await wait_for(lambda: notified, 25)  # (the run goes on, waiting for the tap)
     action = notified[0].data["actions"][0]["action"]
     assert action == f"PRIVACY_CAM_FALSE_ALARM_{event_id}"
     store = entry.runtime_data.runtime.shared.store
     assert not store.get(clip_id).false_alarm  # type: ignore[union-attr]
     hass.bus.async_fire("mobile_app_notification_action", {"action": action})
-    await _wait(lambda: store.get(clip_id).false_alarm)  # type: ignore[union-attr]
+    await wait_for(lambda: store.get(clip_id).false_alarm, 25)  # type: ignore[union-attr]
     assert entry.runtime_data.runtime.learning.regions  # learned locally
     await hass.config_entries.async_unload(entry.entry_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,18 +23,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.privacy_cam.const import DOMAIN
 
-from .conftest import setup_demo
+from .conftest import setup_demo, wait_for
 
 CAMERA = "camera.garden"
-
-
-async def _wait(predicate: Any, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def _manual_clip(hass: HomeAssistant, saved: list[Event], duration: int = 2) -> str:
@@ -48,7 +38,7 @@ async def _manual_clip(hass: HomeAssistant, saved: list[Event], duration: int = 
         return_response=True,
     )
     clip_id = response[CAMERA]["clip_id"]  # type: ignore[index]
-    await _wait(lambda: len(saved) > before, duration + 6)
+    await wait_for(lambda: len(saved) > before, duration + 6)
     return str(clip_id)
 
 
@@ -60,7 +50,7 @@ async def test_manual_clip_everywhere(
     saved: list[Event] = []
     hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
     entry = await setup_demo(hass)
-    await _wait(lambda: entry.runtime_data.runtime.available, 5)
+    await wait_for(lambda: entry.runtime_data.runtime.available, 5)
     image_entity = hass.data["image"].get_entity("image.garden_last_motion")
     assert await image_entity.async_image() is None  # no clip yet
     await asyncio.sleep(1.2)  # a keyframe in the pre-roll buffer
@@ -202,7 +192,7 @@ async def test_motion_clip_from_the_demo_walker(hass: HomeAssistant) -> None:
     saved: list[Event] = []
     hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
     entry = await setup_demo(hass, {"cooldown": 1, "preroll": 2, "postroll": 1})
-    await _wait(lambda: saved, 20)
+    await wait_for(lambda: saved, 20)
     clip = entry.runtime_data.runtime.shared.store.get(saved[0].data["clip_id"])
     assert clip is not None and clip.reason == "motion"
     assert clip.event_id == saved[0].data["event_id"]
@@ -225,8 +215,8 @@ async def test_no_clip_when_not_wanted(
         await hass.services.async_call(
             "switch", "turn_off", {ATTR_ENTITY_ID: f"switch.garden_{switch_off}"}, blocking=True
         )
-    await _wait(lambda: hass.states.get("binary_sensor.garden_motion").state == "on", 10)  # type: ignore[union-attr]
-    await _wait(lambda: hass.states.get("binary_sensor.garden_motion").state == "off", 12)  # type: ignore[union-attr]
+    await wait_for(lambda: hass.states.get("binary_sensor.garden_motion").state == "on", 10)  # type: ignore[union-attr]
+    await wait_for(lambda: hass.states.get("binary_sensor.garden_motion").state == "off", 12)  # type: ignore[union-attr]
     await asyncio.sleep(1.5)
     assert saved == []
     await hass.config_entries.async_unload(entry.entry_id)
@@ -269,7 +259,7 @@ async def test_full_disk_stops_recording_and_resumes(hass: HomeAssistant, tiny_d
     entry = await setup_demo(hass, {"record_mode": "off"})
     runtime = entry.runtime_data.runtime
     runtime.shared.retention.min_free_bytes = 100_000  # resume once 50 kB are free
-    await _wait(lambda: runtime.available, 5)
+    await wait_for(lambda: runtime.available, 5)
     await asyncio.sleep(1.2)
     await hass.services.async_call(
         DOMAIN,
@@ -279,7 +269,7 @@ async def test_full_disk_stops_recording_and_resumes(hass: HomeAssistant, tiny_d
         return_response=True,
     )
     issue_id = f"disk_full_{entry.entry_id}"
-    await _wait(lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None, 20)
+    await wait_for(lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None, 20)
     assert saved == []
     # The failed write left nothing behind.
     assert not await hass.async_add_executor_job(lambda: list(tiny_disk.rglob("*.part.*")))
@@ -302,7 +292,7 @@ async def test_report_false_alarm_learns_locally(
     saved: list[Event] = []
     hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
     entry = await setup_demo(hass, {"cooldown": 1, "preroll": 1, "postroll": 1})
-    await _wait(lambda: saved, 20)  # the demo walker makes a motion clip
+    await wait_for(lambda: saved, 20)  # the demo walker makes a motion clip
     store = entry.runtime_data.runtime.shared.store
     clip = store.get(saved[0].data["clip_id"])
     assert clip is not None and clip.box is not None
@@ -334,7 +324,7 @@ async def test_report_false_alarm_learns_locally(
     runtime = entry.runtime_data.runtime
     assert runtime.learning.learned_boxes() and runtime.watcher.detector.learned
     # (An unavailable entity has no attributes: wait until the camera streams again.)
-    await _wait(lambda: runtime.available, 5)
+    await wait_for(lambda: runtime.available, 5)
     assert await async_setup_component(hass, "diagnostics", {})
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert diagnostics["learning"][0]["reports"] == 3

@@ -37,7 +37,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.privacy_cam.const import DOMAIN
 from custom_components.privacy_cam.engine.clipstore import Clip
 
-from .conftest import setup_demo
+from .conftest import setup_demo, wait_for
 from .peers.http_camera import HttpCamera
 from .peers.webhook import webhook_server
 
@@ -49,15 +49,6 @@ DISCLOSURE = {
     "withdrawal": "Email privacy@acme.example with the report ID.",
 }
 MASK = "0,0 0.3,0 0.3,0.3 0,0.3"
-
-
-async def _wait(predicate: Any, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def _destination(hass: HomeAssistant, **target: str) -> MockConfigEntry:
@@ -81,7 +72,7 @@ async def _camera_with_clip(
     entry = await setup_demo(
         hass, {"cooldown": 1, "preroll": 2, "postroll": 1, "masks": MASK, **(options or {})}
     )
-    await _wait(lambda: saved, 25)  # the demo walker makes a motion clip
+    await wait_for(lambda: saved, 25)  # the demo walker makes a motion clip
     clip = entry.runtime_data.runtime.shared.store.get(saved[0].data["clip_id"])
     assert clip is not None and clip.motion is not None and clip.box is not None
     return entry, clip
@@ -121,9 +112,16 @@ async def _refused(hass: HomeAssistant, data: dict[str, Any], context: Context) 
     return str(err.value.translation_key)
 
 
-async def _withdraw(hass: HomeAssistant, report_id: str) -> dict[str, Any]:
+async def _withdraw(
+    hass: HomeAssistant, report_id: str, context: Context | None = None
+) -> dict[str, Any]:
     response = await hass.services.async_call(
-        DOMAIN, "withdraw_consent", {"report_id": report_id}, blocking=True, return_response=True
+        DOMAIN,
+        "withdraw_consent",
+        {"report_id": report_id},
+        blocking=True,
+        context=context,
+        return_response=True,
     )
     assert response is not None
     return dict(response)
@@ -181,7 +179,7 @@ async def test_rule1_fresh_install_connects_only_to_its_camera(
     await hass.services.async_call(
         DOMAIN, "record_clip", {ATTR_ENTITY_ID: "camera.porch", "duration": 2}, blocking=True
     )
-    await _wait(lambda: saved, 15)
+    await wait_for(lambda: saved, 15)
     await hass.services.async_call(
         DOMAIN, "report_false_alarm", {"clip_id": saved[0].data["clip_id"]}, blocking=True
     )
@@ -313,15 +311,7 @@ async def test_share_end_to_end_with_every_consent_rule(
         assert await _refused(hass, good, admin) == "report_not_pending"  # one act, one send
 
         # Rule 9: withdrawal, one call: local copy gone, recipient asked, status shown.
-        withdrawn = await hass.services.async_call(
-            DOMAIN,
-            "withdraw_consent",
-            {"report_id": prepared["report_id"]},
-            blocking=True,
-            context=admin,
-            return_response=True,
-        )
-        assert withdrawn is not None
+        withdrawn = await _withdraw(hass, prepared["report_id"], admin)
         assert withdrawn["status"] == "withdrawn" and withdrawn["local_copy_deleted"]
         assert withdrawn["deletion_request"] == {"ok": True, "status": 200, "detail": "HTTP 200"}
         assert (hook.received[1].method, hook.received[1].path) == (
@@ -426,14 +416,8 @@ async def test_rule7_sensitive_camera_and_rule10_learning_goes_on(
         == (prepared["payload_sha256"])
     )
     assert json.loads((shared / "report.json").read_text())["report_id"] == prepared["report_id"]
-    withdrawn = await hass.services.async_call(
-        DOMAIN,
-        "withdraw_consent",
-        {"report_id": prepared["report_id"]},
-        blocking=True,
-        return_response=True,
-    )
-    assert withdrawn is not None and withdrawn["deletion_request"]["detail"] == "deleted"
+    withdrawn = await _withdraw(hass, prepared["report_id"])
+    assert withdrawn["deletion_request"]["detail"] == "deleted"
     assert not shared.exists()
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -483,14 +467,8 @@ async def test_failed_send_retry_and_expiry(hass: HomeAssistant, hass_admin_user
         assert [r.method for r in hook.received] == ["POST", "POST", "DELETE", "DELETE"]
 
         # Withdrawing a report that was never shared sends nothing.
-        withdrawn = await hass.services.async_call(
-            DOMAIN,
-            "withdraw_consent",
-            {"report_id": second["report_id"]},
-            blocking=True,
-            return_response=True,
-        )
-        assert withdrawn is not None and withdrawn["deletion_request"] is None
+        withdrawn = await _withdraw(hass, second["report_id"])
+        assert withdrawn["deletion_request"] is None
         assert len(hook.received) == 4
     actions = [e["action"] for e in (await _audit(hass))["entries"]]
     assert actions.count("failure") == 2 and actions.count("send") == 1
