@@ -17,7 +17,11 @@ from typing import Any
 
 import av
 import pytest
-from homeassistant.components.media_source import Unresolvable, async_resolve_media
+from homeassistant.components.media_source import (
+    Unresolvable,
+    async_browse_media,
+    async_resolve_media,
+)
 from homeassistant.const import ATTR_ENTITY_ID, CONF_URL
 from homeassistant.core import Context, Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -215,6 +219,16 @@ async def test_share_end_to_end_with_every_consent_rule(
         assert hashlib.sha256(package).hexdigest() == prepared["payload_sha256"]
         media = await async_resolve_media(hass, prepared["preview"]["media_content_id"], None)
         assert media.url == prepared["preview"]["url"]
+        # The Media browser lists what waits for a decision, playable there.
+        root = await async_browse_media(hass, f"media-source://{DOMAIN}")
+        assert root.children is not None and root.children[0].title == (
+            "Reports awaiting your consent"
+        )
+        pending = await async_browse_media(hass, f"media-source://{DOMAIN}/awaiting-consent")
+        assert pending.children is not None and len(pending.children) == 1
+        item = pending.children[0]
+        assert item.media_content_id == prepared["preview"]["media_content_id"]
+        assert item.can_play and "Garden → Acme Alarm Review · until" in item.title
         reader = await hass_client(hass_read_only_access_token)
         assert (await reader.get(prepared["preview"]["url"])).status == 403
 
@@ -309,6 +323,9 @@ async def test_share_end_to_end_with_every_consent_rule(
         raw = post.files["report"][2].decode()
         assert "garden" not in raw.lower() and clip.id not in raw
         assert await _refused(hass, good, admin) == "report_not_pending"  # one act, one send
+        root = await async_browse_media(hass, f"media-source://{DOMAIN}")
+        assert root.children is not None
+        assert all(child.title != "Reports awaiting your consent" for child in root.children)
 
         # Rule 9: withdrawal, one call: local copy gone, recipient asked, status shown.
         withdrawn = await _withdraw(hass, prepared["report_id"], admin)

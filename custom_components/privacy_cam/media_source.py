@@ -14,12 +14,16 @@ from homeassistant.core import HomeAssistant
 
 from .const import DOMAIN
 from .engine.clipstore import CAMERA_RE, CLIP_ID_RE, Clip
-from .engine.reports import REPORT_ID_RE
+from .engine.reports import REPORT_ID_RE, Report, ReportStatus
 from .sharing import DATA_SHARING, report_url
 from .storage import SharedStore, async_get_store
 from .views import clip_url
 
 PAGE_SIZE = 50
+# Not a possible camera folder name (those are [a-z0-9_]).
+PENDING = "awaiting-consent"
+PENDING_TITLE = "Reports awaiting your consent"
+PENDING_STATUSES = (ReportStatus.PREPARED, ReportStatus.FAILED)
 
 
 async def async_get_media_source(hass: HomeAssistant) -> PrivacyCamMediaSource:
@@ -68,6 +72,8 @@ class PrivacyCamMediaSource(MediaSource):
         parts = [p for p in (item.identifier or "").split("/") if p]
         if not parts:
             return self._root(shared)
+        if parts == [PENDING]:
+            return self._pending(shared)
         if parts[0] == "clip" and len(parts) == 2:
             clip = shared.store.get(parts[1]) if CLIP_ID_RE.match(parts[1]) else None
             if clip is not None:
@@ -112,7 +118,37 @@ class PrivacyCamMediaSource(MediaSource):
     def _root(self, shared: SharedStore) -> BrowseMediaSource:
         cameras = sorted({c.camera for c in shared.store.clips()} | set(shared.cameras))
         children = [self._folder(camera, self._title(shared, camera), []) for camera in cameras]
+        if self._pending_reports():
+            children.insert(
+                0, self._folder(PENDING, PENDING_TITLE, [], child_class=MediaClass.VIDEO)
+            )
         return self._folder("", "Privacy Cam", children)
+
+    def _pending_reports(self) -> list[Report]:
+        """Prepared packages that wait for a decision (the exact bytes consent would send)."""
+        sharing = self.hass.data.get(DATA_SHARING)
+        if sharing is None:
+            return []
+        return [r for r in sharing.reports.all() if r.status in PENDING_STATUSES]
+
+    def _pending(self, shared: SharedStore) -> BrowseMediaSource:
+        children = []
+        for report in reversed(self._pending_reports()):
+            entry = self.hass.config_entries.async_get_entry(report.destination_id)
+            recipient = entry.title if entry else "?"
+            until = shared.store.local(report.expires).strftime("%H:%M")
+            children.append(
+                BrowseMediaSource(
+                    domain=DOMAIN,
+                    identifier=f"report/{report.id}",
+                    media_class=MediaClass.VIDEO,
+                    media_content_type="video/mp4",
+                    title=f"{self._title(shared, report.camera)} → {recipient} · until {until}",
+                    can_play=True,
+                    can_expand=False,
+                )
+            )
+        return self._folder(PENDING, PENDING_TITLE, children, child_class=MediaClass.VIDEO)
 
     def _camera(self, shared: SharedStore, camera: str) -> BrowseMediaSource:
         days = shared.store.days(shared.store.clips(camera=camera))
