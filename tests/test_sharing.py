@@ -228,7 +228,7 @@ async def test_share_end_to_end_with_every_consent_rule(
         assert pending.children is not None and len(pending.children) == 1
         item = pending.children[0]
         assert item.media_content_id == prepared["preview"]["media_content_id"]
-        assert item.can_play and "Garden → Acme Alarm Review · until" in item.title
+        assert item.can_play and "To Acme Alarm Review · Garden · until" in item.title
         reader = await hass_client(hass_read_only_access_token)
         assert (await reader.get(prepared["preview"]["url"])).status == 403
 

@@ -143,7 +143,7 @@ class PrivacyCamMediaSource(MediaSource):
                     identifier=f"report/{report.id}",
                     media_class=MediaClass.VIDEO,
                     media_content_type="video/mp4",
-                    title=f"{self._title(shared, report.camera)} → {recipient} · until {until}",
+                    title=f"To {recipient} · {self._title(shared, report.camera)} · until {until}",
                     can_play=True,
                     can_expand=False,
                 )

@@ -164,7 +164,7 @@ def test_pseudonym_time_and_consent_text() -> None:
     assert name != pseudonym(b"x" * 32, "dest1", "garden")  # per install
     assert coarse_time(1764085385.7) == "2025-11-25T15:00:00Z"
     destination = _destination()
-    hour = "2025-11-25T15:00:00Z"
+    hour = coarse_time(1764085385.7)
     consent = consent_text("r1", "ab" * 32, name, hour, 7.25, "masks", destination)
     for needed in (
         "Acme Alarm Review",
@@ -175,6 +175,7 @@ def test_pseudonym_time_and_consent_text() -> None:
         "ab" * 32,
         "withdraw_consent",
         "7.2 s",
+        "between 15:00 and 16:00 UTC on 2025-11-25",
         "Consent text version 1.",
     ):
         assert needed in consent.text
@@ -182,6 +183,11 @@ def test_pseudonym_time_and_consent_text() -> None:
     changed = replace(destination, humans_watch=False)
     other = consent_text("r1", "ab" * 32, name, hour, 7.25, "masks", changed)
     assert "no person will watch" in other.text and other.sha256 != consent.sha256
+    # Declarations read as sentences whether or not the owner typed the full stop.
+    assert "The recipient keeps it: 30 days." in consent.text
+    assert "privacy@acme.example. Or call" in consent.text
+    vague = consent_text("r1", "", name, "sometime", 1, "", changed)
+    assert "recorded around sometime" in vague.text
 
 
 # Report store -------------------------------------------------------------------------
@@ -280,7 +286,10 @@ def test_package_is_trimmed_downscaled_silent_and_anonymous(
 
 
 def test_package_without_region_or_window_keeps_everything(wide_clip: Path, tmp_path: Path) -> None:
-    package = build_package(wide_clip, tmp_path / "p.mp4", None, Redaction(blur_outside=True), None)
+    finder = load_face_finder()
+    assert finder is not None
+    package = build_package(wide_clip, tmp_path / "p.mp4", None, Redaction(), finder)
+    assert "faces looked for, none found" in package.summary()
     assert abs(package.duration - 10.0) < 0.15 and not package.outside_blurred
     assert "whole picture" in package.summary() and "no masks" in package.summary()
     assert output_size(320, 240) == (320, 240) and output_size(1921, 1081) == (640, 360)
@@ -321,7 +330,7 @@ def test_faces_are_pixelated_where_a_detector_exists(tmp_path: Path) -> None:
             out.mux(packet)
     package = build_package(clip, tmp_path / "p.mp4", None, Redaction(blur_outside=False), finder)
     assert package.faces_checked and package.face_frames == package.frames == 10
-    assert "faces pixelated in 10 frame(s)" in package.summary()
+    assert "faces pixelated in 10 of 10 frames" in package.summary()
     before = photo[y : y + h, x : x + w].astype(float)
     after = _frames(package.path)[5][y : y + h, x : x + w].astype(float)
 

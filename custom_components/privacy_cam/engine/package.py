@@ -70,11 +70,12 @@ class Package:
             if self.outside_blurred
             else "the whole picture left visible"
         )
-        parts.append(
-            f"faces pixelated in {self.face_frames} frame(s)"
-            if self.faces_checked
-            else "faces NOT checked (no face detector on this system)"
-        )
+        if not self.faces_checked:
+            parts.append("faces NOT checked (no face detector on this system)")
+        elif self.face_frames:
+            parts.append(f"faces pixelated in {self.face_frames} of {self.frames} frames")
+        else:
+            parts.append("faces looked for, none found")
         return "; ".join(parts)
 
 

@@ -138,18 +138,33 @@ def consent_text(
         (
             f"Consent text version {CONSENT_TEXT_VERSION}.",
             f"I agree to share ONE video clip (report {report_id}) with {info['recipient']}.",
-            f"The clip is {duration:.1f} s long, from {camera_pseudonym} around {hour},"
-            f" and its SHA-256 is {payload_sha256}. Nothing else is sent.",
-            f"What was hidden before sharing: {redaction}.",
-            f"Purpose: {info['purpose']}",
+            f"The clip is {duration:.1f} s long, recorded {_hour_phrase(hour)} by a camera"
+            f" called {camera_pseudonym} for them. Its SHA-256 is {payload_sha256}."
+            " Nothing else is sent.",
+            f"Hidden before sharing: {redaction}.",
+            f"Purpose: {_sentence(info['purpose'])}",
             humans,
-            f"The recipient keeps it: {info['retention']}",
-            f"How to withdraw: {info['withdrawal']} Or call privacy_cam.withdraw_consent"
-            f" with report {report_id}: the local copy is deleted and the recipient is"
-            " asked to delete theirs.",
+            f"The recipient keeps it: {_sentence(info['retention'])}",
+            f"How to withdraw: {_sentence(info['withdrawal'])} Or call"
+            f" privacy_cam.withdraw_consent with report {report_id}: the local copy is"
+            " deleted and the recipient is asked to delete theirs.",
         )
     )
     return Consent(text, hashlib.sha256(text.encode()).hexdigest())
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _hour_phrase(hour: str) -> str:
+    """'2026-11-25T16:00:00Z' -> 'between 16:00 and 17:00 UTC on 2026-11-25'."""
+    try:
+        start = datetime.fromisoformat(hour.replace("Z", "+00:00"))
+    except ValueError:
+        return f"around {hour}"
+    return f"between {start:%H}:00 and {(start.hour + 1) % 24:02d}:00 UTC on {start:%Y-%m-%d}"
 
 
 def sha256_file(path: Path) -> str:
