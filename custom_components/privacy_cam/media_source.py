@@ -137,16 +137,9 @@ class PrivacyCamMediaSource(MediaSource):
             entry = self.hass.config_entries.async_get_entry(report.destination_id)
             recipient = entry.title if entry else "?"
             until = shared.store.local(report.expires).strftime("%H:%M")
+            camera = self._title(shared, report.camera)
             children.append(
-                BrowseMediaSource(
-                    domain=DOMAIN,
-                    identifier=f"report/{report.id}",
-                    media_class=MediaClass.VIDEO,
-                    media_content_type="video/mp4",
-                    title=f"To {recipient} · {self._title(shared, report.camera)} · until {until}",
-                    can_play=True,
-                    can_expand=False,
-                )
+                _video(f"report/{report.id}", f"To {recipient} · {camera} · until {until}")
             )
         return self._folder(PENDING, PENDING_TITLE, children, child_class=MediaClass.VIDEO)
 
@@ -184,13 +177,21 @@ class PrivacyCamMediaSource(MediaSource):
     def _clip(self, shared: SharedStore, clip: Clip) -> BrowseMediaSource:
         moment = shared.store.local(clip.start)
         flags = " · kept" if clip.kept else ""
-        return BrowseMediaSource(
-            domain=DOMAIN,
-            identifier=f"clip/{clip.id}",
-            media_class=MediaClass.VIDEO,
-            media_content_type="video/mp4",
-            title=f"{moment:%H:%M:%S} · {round(clip.duration)} s · {clip.reason}{flags}",
-            can_play=True,
-            can_expand=False,
-            thumbnail=clip_url(clip.id, "jpg"),
+        return _video(
+            f"clip/{clip.id}",
+            f"{moment:%H:%M:%S} · {round(clip.duration)} s · {clip.reason}{flags}",
+            clip_url(clip.id, "jpg"),
         )
+
+
+def _video(identifier: str, title: str, thumbnail: str | None = None) -> BrowseMediaSource:
+    return BrowseMediaSource(
+        domain=DOMAIN,
+        identifier=identifier,
+        media_class=MediaClass.VIDEO,
+        media_content_type="video/mp4",
+        title=title,
+        can_play=True,
+        can_expand=False,
+        thumbnail=thumbnail,
+    )

@@ -113,8 +113,10 @@ class Sharing:
             raise
         # Stored by the options flow only after they parsed.
         masks = parse_polygons(camera_entry.options.get(CONF_MASKS, ""))
-        box = tuple(clip.box) if clip.box and len(clip.box) == 4 else None
-        redaction = Redaction(masks=masks, box=box, blur_outside=blur_outside)  # type: ignore[arg-type]
+        box = None
+        if clip.box and len(clip.box) == 4:
+            box = (clip.box[0], clip.box[1], clip.box[2], clip.box[3])
+        redaction = Redaction(masks=masks, box=box, blur_outside=blur_outside)
         report_id = new_report_id()
         source = shared.store.root / clip.path
         window = (clip.motion[0], clip.motion[1]) if clip.motion else None
@@ -125,9 +127,15 @@ class Sharing:
         except (PackageError, OSError) as err:
             await self._async_log("failure", step="prepare", clip_id=clip.id, detail=str(err))
             raise _refuse("package_failed", clip_id=clip.id) from err
-        camera = pseudonym(self.secret, destination.id, clip.camera)
-        hour = coarse_time(clip.start + (clip.motion[0] if clip.motion else 0.0))
-        consent = self._consent(report_id, package.sha256, camera, hour, package, destination)
+        details = {
+            "camera": pseudonym(self.secret, destination.id, clip.camera),
+            "time": coarse_time(clip.start + (clip.motion[0] if clip.motion else 0.0)),
+            "duration": package.duration,
+            "width": package.width,
+            "height": package.height,
+            "redaction": package.summary(),
+        }
+        consent = _consent(report_id, package.sha256, details, destination)
         now = time.time()
         report = Report(
             id=report_id,
@@ -139,16 +147,9 @@ class Sharing:
             payload_sha256=package.sha256,
             consent_text=consent.text,
             consent_sha256=consent.sha256,
+            details=details,
         )
-        details = {
-            "camera": camera,
-            "time": hour,
-            "duration": package.duration,
-            "width": package.width,
-            "height": package.height,
-            "redaction": package.summary(),
-        }
-        await self.hass.async_add_executor_job(self._save_prepared, report, details, destination)
+        await self.hass.async_add_executor_job(self._save_prepared, report, destination)
         await self.hass.async_add_executor_job(
             lambda: shared.store.update(clip.id, false_alarm=True, protected=True)
         )
@@ -191,29 +192,9 @@ class Sharing:
             source, self.reports.clip_path(report_id), window, redaction, self._face_finder[0]
         )
 
-    def _consent(
-        self,
-        report_id: str,
-        payload_sha256: str,
-        camera: str,
-        hour: str,
-        package: Package | dict[str, Any],
-        destination: Destination,
-    ) -> Consent:
-        if isinstance(package, Package):
-            duration, redaction = package.duration, package.summary()
-        else:
-            duration, redaction = float(package["duration"]), str(package["redaction"])
-        return consent_text(
-            report_id, payload_sha256, camera, hour, duration, redaction, destination
-        )
-
-    def _save_prepared(
-        self, report: Report, details: dict[str, Any], destination: Destination
-    ) -> None:
-        report.events.append({"prepared": details})
+    def _save_prepared(self, report: Report, destination: Destination) -> None:
         self.reports.save(report)
-        self.reports.report_path(report.id).write_bytes(_report_json(report, details, destination))
+        self.reports.report_path(report.id).write_bytes(_report_json(report, destination))
 
     # Consent and send ------------------------------------------------------------------
 
@@ -231,19 +212,12 @@ class Sharing:
             if agree is not True:
                 raise _refuse("consent_not_given")
             destination = self._check_report(report)
-            details = report.events[0]["prepared"] if report.events else {}
-            current = self._consent(
-                report.id,
-                report.payload_sha256,
-                details.get("camera", ""),
-                details.get("time", ""),
-                details,
-                destination,
-            )
+            # Rebuilt from the destination as it is now: a changed declaration voids it.
+            current = _consent(report.id, report.payload_sha256, report.details, destination)
             if consent_sha256 != current.sha256 or current.sha256 != report.consent_sha256:
                 raise _refuse("consent_text_mismatch")
             clip, report_json = await self.hass.async_add_executor_job(
-                self._read_package, report, details, destination
+                self._read_package, report, destination
             )
             if payload_sha256 != report.payload_sha256 or clip is None:
                 raise _refuse("payload_mismatch")
@@ -311,9 +285,7 @@ class Sharing:
             self._camera_entry(shared, report.camera)
         return destination
 
-    def _read_package(
-        self, report: Report, details: dict[str, Any], destination: Destination
-    ) -> tuple[bytes | None, bytes]:
+    def _read_package(self, report: Report, destination: Destination) -> tuple[bytes | None, bytes]:
         """The package as it is on disk now: None if it no longer hashes as consented."""
         path = self.reports.clip_path(report.id)
         try:
@@ -323,7 +295,7 @@ class Sharing:
         except FileNotFoundError:
             return None, b""
         # Sent as generated from the report, not read back from disk.
-        return clip, _report_json(report, details, destination)
+        return clip, _report_json(report, destination)
 
     # Withdraw and expire -----------------------------------------------------------------
 
@@ -463,8 +435,23 @@ def _last_deletion_failed(report: Report) -> bool:
     return bool(requests) and not requests[-1].get("ok")
 
 
-def _report_json(report: Report, details: dict[str, Any], destination: Destination) -> bytes:
+def _consent(
+    report_id: str, payload_sha256: str, details: dict[str, Any], destination: Destination
+) -> Consent:
+    return consent_text(
+        report_id,
+        payload_sha256,
+        str(details.get("camera", "")),
+        str(details.get("time", "")),
+        float(details.get("duration", 0.0)),
+        str(details.get("redaction", "")),
+        destination,
+    )
+
+
+def _report_json(report: Report, destination: Destination) -> bytes:
     """What the recipient gets besides the clip: no local names, no exact times."""
+    details = report.details
     body = {
         "format": REPORT_FORMAT,
         "report_id": report.id,

@@ -47,6 +47,7 @@ class Report:
     consent_text: str
     consent_sha256: str
     status: ReportStatus = ReportStatus.PREPARED
+    details: dict[str, Any] = field(default_factory=dict)  # pseudonym, hour, size, redaction
     events: list[dict[str, Any]] = field(default_factory=list)  # outcomes, for display
 
     @property
