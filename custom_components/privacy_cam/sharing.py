@@ -8,6 +8,7 @@ path can send a package.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -83,6 +84,9 @@ class Sharing:
     secret: bytes
     _timers: dict[str, CALLBACK_TYPE] = field(default_factory=dict)
     _face_finder: tuple[FaceFinder | None] | None = None
+    # One decision at a time: a double-clicked consent must not send twice, and a
+    # withdrawal or expiry must not interleave with a send in flight.
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # Destinations and cameras ----------------------------------------------------
 
@@ -206,6 +210,19 @@ class Sharing:
         consent_sha256: str,
         agree: bool,
     ) -> dict[str, Any]:
+        async with self._lock:
+            return await self._async_consent(
+                context, report_id, payload_sha256, consent_sha256, agree
+            )
+
+    async def _async_consent(
+        self,
+        context: Context,
+        report_id: str,
+        payload_sha256: str,
+        consent_sha256: str,
+        agree: bool,
+    ) -> dict[str, Any]:
         report = self._report(report_id)
         try:
             user_id = await self._async_consenting_user(context)
@@ -300,6 +317,10 @@ class Sharing:
     # Withdraw and expire -----------------------------------------------------------------
 
     async def async_withdraw(self, context: Context, report_id: str) -> dict[str, Any]:
+        async with self._lock:
+            return await self._async_withdraw(context, report_id)
+
+    async def _async_withdraw(self, context: Context, report_id: str) -> dict[str, Any]:
         report = self._report(report_id)
         previous = report.status
         request: senders.Outcome | None = None
@@ -337,6 +358,10 @@ class Sharing:
         }
 
     async def _async_expire(self, report_id: str) -> None:
+        async with self._lock:
+            await self._async_expire_locked(report_id)
+
+    async def _async_expire_locked(self, report_id: str) -> None:
         report = self.reports.get(report_id)
         self._timers.pop(report_id, None)
         if report is None or report.status not in (ReportStatus.PREPARED, ReportStatus.FAILED):
