@@ -9,13 +9,15 @@ path can send a package.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
@@ -76,6 +78,20 @@ def _refuse(key: str, **placeholders: str) -> ServiceValidationError:
     )
 
 
+def _one_at_a_time[**P, R](
+    method: Callable[Concatenate[Sharing, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[Sharing, P], Coroutine[Any, Any, R]]:
+    """One decision at a time: a double-clicked consent must not send twice, and a
+    withdrawal or expiry must not interleave with a send in flight."""
+
+    @functools.wraps(method)
+    async def serialised(self: Sharing, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        async with self._lock:
+            return await method(self, *args, **kwargs)
+
+    return serialised
+
+
 @dataclass(slots=True)
 class Sharing:
     hass: HomeAssistant
@@ -84,8 +100,6 @@ class Sharing:
     secret: bytes
     _timers: dict[str, CALLBACK_TYPE] = field(default_factory=dict)
     _face_finder: tuple[FaceFinder | None] | None = None
-    # One decision at a time: a double-clicked consent must not send twice, and a
-    # withdrawal or expiry must not interleave with a send in flight.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # Destinations and cameras ----------------------------------------------------
@@ -202,20 +216,8 @@ class Sharing:
 
     # Consent and send ------------------------------------------------------------------
 
+    @_one_at_a_time
     async def async_consent(
-        self,
-        context: Context,
-        report_id: str,
-        payload_sha256: str,
-        consent_sha256: str,
-        agree: bool,
-    ) -> dict[str, Any]:
-        async with self._lock:
-            return await self._async_consent(
-                context, report_id, payload_sha256, consent_sha256, agree
-            )
-
-    async def _async_consent(
         self,
         context: Context,
         report_id: str,
@@ -316,11 +318,8 @@ class Sharing:
 
     # Withdraw and expire -----------------------------------------------------------------
 
+    @_one_at_a_time
     async def async_withdraw(self, context: Context, report_id: str) -> dict[str, Any]:
-        async with self._lock:
-            return await self._async_withdraw(context, report_id)
-
-    async def _async_withdraw(self, context: Context, report_id: str) -> dict[str, Any]:
         report = self._report(report_id)
         previous = report.status
         request: senders.Outcome | None = None
@@ -357,11 +356,8 @@ class Sharing:
             "deletion_request": None if request is None else request.as_dict(),
         }
 
+    @_one_at_a_time
     async def _async_expire(self, report_id: str) -> None:
-        async with self._lock:
-            await self._async_expire_locked(report_id)
-
-    async def _async_expire_locked(self, report_id: str) -> None:
         report = self.reports.get(report_id)
         self._timers.pop(report_id, None)
         if report is None or report.status not in (ReportStatus.PREPARED, ReportStatus.FAILED):
