@@ -11,9 +11,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from custom_components.privacy_cam.engine.analyse import analyse_video
-from custom_components.privacy_cam.engine.frames import to_analysis_gray
-from custom_components.privacy_cam.engine.motion import HAVE_OPENCV, MotionDetector
+from custom_components.privacy_cam.engine.motion.analyse import analyse_video
+from custom_components.privacy_cam.engine.motion.detector import HAVE_OPENCV, MotionDetector
+from custom_components.privacy_cam.engine.sources.frames import to_analysis_gray
 
 VTEST = Path(__file__).resolve().parent.parent / "tests" / "data" / "vtest.avi"
 

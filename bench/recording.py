@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from custom_components.privacy_cam.engine import SourceConfig, create_source
-from custom_components.privacy_cam.engine.clipstore import Clip, ClipStore
-from custom_components.privacy_cam.engine.motion import MotionSettings
-from custom_components.privacy_cam.engine.recorder import ClipRecorder
-from custom_components.privacy_cam.engine.watcher import MotionWatcher
+from custom_components.privacy_cam.engine.motion.detector import MotionSettings
+from custom_components.privacy_cam.engine.motion.watcher import MotionWatcher
+from custom_components.privacy_cam.engine.recording.clipstore import Clip, ClipStore
+from custom_components.privacy_cam.engine.recording.recorder import ClipRecorder
 from tests.peers.http_camera import HttpCamera
 from tests.peers.rtsp import rtsp_server
 from tests.peers.videos import jpeg_frames

@@ -14,8 +14,8 @@ from typing import Any
 
 import av
 
-from custom_components.privacy_cam.engine.faces import load_face_finder
-from custom_components.privacy_cam.engine.package import Redaction, build_package
+from custom_components.privacy_cam.engine.sharing.faces import load_face_finder
+from custom_components.privacy_cam.engine.sharing.package import Redaction, build_package
 from tests.peers.videos import make_h264
 
 

@@ -23,6 +23,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_integration,
     mock_platform,
 )
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from .peers.http_camera import HttpCamera
 from .peers.rtsp import RtspServer
@@ -47,6 +48,16 @@ def isolated_media(request: pytest.FixtureRequest, tmp_path: Path) -> None:
         hass: HomeAssistant = request.getfixturevalue("hass")
         hass.config.media_dirs = {"local": str(tmp_path / "media")}
         hass.config.config_dir = str(tmp_path / "config")
+
+
+@pytest.fixture
+async def hass_client(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> ClientSessionGenerator:
+    """HA freezes its HTTP router when the first test client starts: integrations that
+    register views (diagnostics) are set up before a test can start one."""
+    assert await async_setup_component(hass, "diagnostics", {})
+    return hass_client
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from custom_components.privacy_cam.engine.motion import MotionSettings
+from custom_components.privacy_cam.engine.motion.detector import MotionSettings
 
 WIDTH, HEIGHT, FPS = 640, 360, 10
 RGB = npt.NDArray[np.float32]

@@ -26,7 +26,6 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -35,7 +34,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.privacy_cam.const import CONF_ENTITY_ID, CONF_KIND, DOMAIN
-from custom_components.privacy_cam.engine.jpeg import jpeg_size
+from custom_components.privacy_cam.engine.sources.jpeg import jpeg_size
 
 from .conftest import RTSP_PASSWORD, RTSP_USER, ForeignCamera, RtspServer
 from .peers.http_camera import USER, HttpCamera
@@ -224,7 +223,6 @@ async def test_diagnostics_redact_every_credential(
         {CONF_KIND: "mjpeg", CONF_URL: url, CONF_USERNAME: USER, CONF_PASSWORD: "Bad-Pass-42"},
     )
     await _wait_error(hass, entry)
-    assert await async_setup_component(hass, "diagnostics", {})
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = json.dumps(diagnostics)
     for secret in ("Bad-Pass-42", "Query-Secret-77", USER):

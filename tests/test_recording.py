@@ -18,7 +18,6 @@ from homeassistant.components.media_source import (
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.privacy_cam.const import DOMAIN
@@ -325,7 +324,6 @@ async def test_report_false_alarm_learns_locally(
     assert runtime.learning.learned_boxes() and runtime.watcher.detector.learned
     # (An unavailable entity has no attributes: wait until the camera streams again.)
     await wait_for(lambda: runtime.available, 5)
-    assert await async_setup_component(hass, "diagnostics", {})
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert diagnostics["learning"][0]["reports"] == 3
     await hass.services.async_call(

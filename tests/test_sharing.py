@@ -39,7 +39,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.privacy_cam.const import DOMAIN
-from custom_components.privacy_cam.engine.clipstore import Clip
+from custom_components.privacy_cam.engine.recording.clipstore import Clip
 
 from .conftest import setup_demo, wait_for
 from .peers.http_camera import HttpCamera
@@ -383,7 +383,6 @@ async def test_share_end_to_end_with_every_consent_rule(
     log = await _audit(hass)
     assert log["chain_valid"] is False and log["problem"] == "the entry was changed"
     assert ir.async_get(hass).async_get_issue(DOMAIN, "audit_log_tampered") is not None
-    assert await async_setup_component(hass, "diagnostics", {})
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert diagnostics["sharing"]["audit"]["chain_valid"] is False
     assert diagnostics["sharing"]["reports"] == {"withdrawn": 1}

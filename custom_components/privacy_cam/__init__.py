@@ -12,7 +12,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import CONF_KIND, CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, DOMAIN, KIND_DESTINATION
 from .data import PrivacyCamConfigEntry, PrivacyCamData
 from .engine import ErrorKind, SourceError, create_source
-from .engine.sharing import DestinationError
+from .engine.sharing.destinations import DestinationError
 from .runtime import STATE_VERSION, CameraRuntime
 from .services import async_setup_services
 from .share_destination import destination_from_data

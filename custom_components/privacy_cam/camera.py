@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .data import PrivacyCamConfigEntry
-from .engine.urls import with_credentials
+from .engine.sources.urls import with_credentials
 from .entity import PrivacyCamEntity
 
 PARALLEL_UPDATES = 0

@@ -82,11 +82,11 @@ from .const import (
     URL_KINDS,
 )
 from .engine import ErrorKind, SourceError, probe
-from .engine.factory import URL_SCHEMES
-from .engine.motion import MotionSettings
-from .engine.sharing import DestinationError, DestinationKind
-from .engine.urls import normalise_url, split_credentials, validate_url
-from .engine.zones import POLYGON_HELP, PolygonError, format_polygons, parse_polygons
+from .engine.motion.detector import MotionSettings
+from .engine.motion.zones import POLYGON_HELP, PolygonError, format_polygons, parse_polygons
+from .engine.sharing.destinations import DestinationError, DestinationKind
+from .engine.sources.factory import URL_SCHEMES
+from .engine.sources.urls import normalise_url, split_credentials, validate_url
 from .share_destination import destination_from_data
 from .source_config import async_build_source_config
 

@@ -11,8 +11,8 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_KIND, KIND_DESTINATION
 from .data import PrivacyCamConfigEntry
-from .engine.sharing import DestinationKind
-from .engine.urls import REDACTED, redact_url, scrub
+from .engine.sharing.destinations import DestinationKind
+from .engine.sources.urls import REDACTED, redact_url, scrub
 from .share_destination import destination_from_data
 from .sharing import existing_sharing
 

@@ -13,8 +13,8 @@ from homeassistant.components.media_source import (
 from homeassistant.core import HomeAssistant
 
 from .const import DOMAIN
-from .engine.clipstore import CAMERA_RE, CLIP_ID_RE, Clip
-from .engine.reports import REPORT_ID_RE, Report, ReportStatus
+from .engine.recording.clipstore import CAMERA_RE, CLIP_ID_RE, Clip
+from .engine.sharing.reports import REPORT_ID_RE, Report, ReportStatus
 from .sharing import DATA_SHARING, report_url
 from .storage import SharedStore, async_get_store
 from .views import clip_url

@@ -30,12 +30,12 @@ from .const import (
     URL_KINDS,
 )
 from .engine import ErrorKind, Source, SourceError, SourceState
-from .engine.clipstore import Clip, camera_slug
-from .engine.events import Change, MotionEvent
-from .engine.learning import NuisanceMemory
-from .engine.motion import MotionResult, MotionSettings
-from .engine.recorder import ClipRecorder
-from .engine.watcher import MotionWatcher
+from .engine.motion.detector import MotionResult, MotionSettings
+from .engine.motion.events import Change, MotionEvent
+from .engine.motion.learning import NuisanceMemory
+from .engine.motion.watcher import MotionWatcher
+from .engine.recording.clipstore import Clip, camera_slug
+from .engine.recording.recorder import ClipRecorder
 from .storage import SharedStore
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from homeassistant.helpers.service import async_register_platform_entity_service
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_KIND, DOMAIN, KIND_DESTINATION
-from .engine.clipstore import CLIP_ID_RE, Clip
+from .engine.recording.clipstore import CLIP_ID_RE, Clip
 from .runtime import CameraRuntime, media_content_id
 from .sharing import async_get_sharing, usable_destination
 from .storage import async_get_store

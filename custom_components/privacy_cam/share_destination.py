@@ -18,7 +18,7 @@ from .const import (
     HUMANS_WATCH_NO,
     HUMANS_WATCH_YES,
 )
-from .engine.sharing import Destination, DestinationKind
+from .engine.sharing.destinations import Destination, DestinationKind
 
 
 def destination_from_data(entry_id: str, data: Mapping[str, Any]) -> Destination:

@@ -38,13 +38,11 @@ from .const import (
     KIND_DESTINATION,
     REPORT_EXPIRY,
 )
-from .engine import senders
-from .engine.audit import AuditLog, ChainStatus
-from .engine.clipstore import Clip
-from .engine.faces import FaceFinder, load_face_finder
-from .engine.package import Package, PackageError, Redaction, build_package
-from .engine.reports import Report, ReportStatus, ReportStore, new_report_id
-from .engine.sharing import (
+from .engine.motion.zones import parse_polygons
+from .engine.recording.clipstore import Clip
+from .engine.sharing import senders
+from .engine.sharing.audit import AuditLog, ChainStatus
+from .engine.sharing.destinations import (
     CONSENT_TEXT_VERSION,
     Consent,
     Destination,
@@ -53,7 +51,9 @@ from .engine.sharing import (
     pseudonym,
     sha256_file,
 )
-from .engine.zones import parse_polygons
+from .engine.sharing.faces import FaceFinder, load_face_finder
+from .engine.sharing.package import Package, PackageError, Redaction, build_package
+from .engine.sharing.reports import Report, ReportStatus, ReportStore, new_report_id
 from .share_destination import destination_from_data
 from .storage import DATA_STORE, SharedStore
 

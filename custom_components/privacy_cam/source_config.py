@@ -31,7 +31,7 @@ from .const import (
     MOTION_OPTIONS,
 )
 from .engine import ErrorKind, SourceConfig, SourceError
-from .engine.motion import MotionSettings
+from .engine.motion.detector import MotionSettings
 from .runtime import RecordingOptions
 
 FETCH_TIMEOUT = 10.0

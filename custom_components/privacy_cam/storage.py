@@ -10,7 +10,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, MAX_TOTAL_BYTES, MEDIA_FOLDER, MIN_FREE_BYTES
-from .engine.clipstore import ClipStore, Retention
+from .engine.recording.clipstore import ClipStore, Retention
 
 
 @dataclass(slots=True)

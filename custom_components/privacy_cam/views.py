@@ -9,8 +9,8 @@ from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.http import HomeAssistantView
 
-from .engine.clipstore import CLIP_ID_RE
-from .engine.reports import REPORT_ID_RE
+from .engine.recording.clipstore import CLIP_ID_RE
+from .engine.sharing.reports import REPORT_ID_RE
 from .sharing import DATA_SHARING, REPORT_URL
 from .storage import DATA_STORE
 

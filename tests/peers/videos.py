@@ -56,7 +56,7 @@ def _pad(luma: np.ndarray, line_size: int) -> bytes:
 
 def jpeg_frames(count: int = 10, width: int = 320, height: int = 240) -> list[bytes]:
     """Distinct JPEG images (a moving square) for MJPEG and snapshot servers."""
-    from custom_components.privacy_cam.engine.jpeg import encode_jpeg
+    from custom_components.privacy_cam.engine.sources.jpeg import encode_jpeg
 
     images = []
     for index in range(count):

@@ -1,12 +1,21 @@
 """Privacy Cam engine: camera sources, analysis and storage, free of Home Assistant.
 
 Everything here runs in plain Python threads and can be tested and
-benchmarked without Home Assistant, a camera or a network.
+benchmarked without Home Assistant, a camera or a network. The folders follow
+the path a frame takes:
+
+- `sources/`: camera connections, packets, frames for stills and analysis;
+- `motion/`: detection, zones and masks, events, local learning;
+- `recording/`: pre-roll, clip writers, recorder, clip store;
+- `sharing/`: consent-gated reports, redacted packages, audit log;
+- `__main__.py`: the `detect` command line.
+
+Nothing under `engine/` imports `homeassistant` (tests/engine/test_layout.py).
 """
 
-from .errors import ErrorKind, SourceError
-from .factory import create_source, probe
-from .source import Source, SourceConfig, SourceState
+from .sources.errors import ErrorKind, SourceError
+from .sources.factory import create_source, probe
+from .sources.source import Source, SourceConfig, SourceState
 
 __all__ = [
     "ErrorKind",

@@ -17,12 +17,12 @@ from custom_components.privacy_cam.engine import (
     create_source,
     probe,
 )
-from custom_components.privacy_cam.engine.frames import EncodedPacket
-from custom_components.privacy_cam.engine.jpeg import jpeg_size
-from custom_components.privacy_cam.engine.source import Source
+from custom_components.privacy_cam.engine.sources.frames import EncodedPacket
+from custom_components.privacy_cam.engine.sources.jpeg import jpeg_size
+from custom_components.privacy_cam.engine.sources.source import Source
 
-from ..conftest import RTSP_PASSWORD, RTSP_USER, RtspServer
-from ..peers.http_camera import PASSWORD, USER, HttpCamera
+from ...conftest import RTSP_PASSWORD, RTSP_USER, RtspServer
+from ...peers.http_camera import PASSWORD, USER, HttpCamera
 
 
 class Recorder:
@@ -290,7 +290,7 @@ def test_snapshot_fetch_callable_and_large_images() -> None:
     """A fetch callable (HA camera entities) with a 1080p image decoded at reduced size."""
     import av
 
-    from custom_components.privacy_cam.engine.jpeg import encode_jpeg
+    from custom_components.privacy_cam.engine.sources.jpeg import encode_jpeg
 
     big = encode_jpeg(av.VideoFrame.from_ndarray(np.full((1080, 1920, 3), 80, np.uint8), "rgb24"))
     calls = []
@@ -328,7 +328,7 @@ def test_demo_source() -> None:
 
 
 def test_demo_scene_walker() -> None:
-    from custom_components.privacy_cam.engine.demo import DemoScene
+    from custom_components.privacy_cam.engine.sources.demo import DemoScene
 
     scene = DemoScene()
     assert scene.walker_box(1.0) is None

@@ -7,9 +7,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..sources.source import Source
+from .detector import MotionDetector, MotionResult, MotionSettings
 from .events import Change, EventTracker, MotionEvent
-from .motion import MotionDetector, MotionResult, MotionSettings
-from .source import Source
 
 _LOGGER = logging.getLogger(__name__)
 

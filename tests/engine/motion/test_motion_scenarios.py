@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.privacy_cam.engine.analyse import Analysis, analyse_video
-from custom_components.privacy_cam.engine.motion import HAVE_OPENCV
+from custom_components.privacy_cam.engine.motion.analyse import Analysis, analyse_video
+from custom_components.privacy_cam.engine.motion.detector import HAVE_OPENCV
 
-from ..scenarios import BRANCH, NUISANCE_SCENARIOS, OBJECT_SCENARIOS, Scenario, render_video
+from ...scenarios import BRANCH, NUISANCE_SCENARIOS, OBJECT_SCENARIOS, Scenario, render_video
 
 PATHS = [pytest.param(False, id="numpy"), pytest.param(True, id="opencv")]
-VTEST = Path(__file__).parent.parent / "data" / "vtest.avi"
+VTEST = Path(__file__).parents[2] / "data" / "vtest.avi"
 
 
 @pytest.fixture(scope="session")

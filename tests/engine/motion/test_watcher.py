@@ -8,9 +8,9 @@ import time
 import pytest
 
 from custom_components.privacy_cam.engine import SourceConfig, create_source
-from custom_components.privacy_cam.engine.events import Change, MotionEvent
-from custom_components.privacy_cam.engine.motion import MotionResult, MotionSettings
-from custom_components.privacy_cam.engine.watcher import MotionWatcher
+from custom_components.privacy_cam.engine.motion.detector import MotionResult, MotionSettings
+from custom_components.privacy_cam.engine.motion.events import Change, MotionEvent
+from custom_components.privacy_cam.engine.motion.watcher import MotionWatcher
 
 
 def test_watcher_reports_the_demo_walker(caplog: pytest.LogCaptureFixture) -> None:

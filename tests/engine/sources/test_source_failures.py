@@ -23,10 +23,10 @@ from custom_components.privacy_cam.engine import (
     create_source,
     probe,
 )
-from custom_components.privacy_cam.engine.http_sources import MAX_PART_BYTES, iter_parts
+from custom_components.privacy_cam.engine.sources.http_sources import MAX_PART_BYTES, iter_parts
 
-from ..peers.http_camera import HttpCamera, self_signed_context
-from ..peers.rtsp import RtspServer
+from ...peers.http_camera import HttpCamera, self_signed_context
+from ...peers.rtsp import RtspServer
 from .test_sources import Recorder
 
 
@@ -175,7 +175,7 @@ def test_http_errors_are_classified(http_camera: HttpCamera) -> None:
             probe(SourceConfig(kind="file", url=url, connect_timeout=1))
         assert err.value.kind in (kind, ErrorKind.CANNOT_CONNECT, ErrorKind.NO_VIDEO)
     # A multipart Content-Type without a boundary is not a stream we can read.
-    from custom_components.privacy_cam.engine.http_sources import _boundary
+    from custom_components.privacy_cam.engine.sources.http_sources import _boundary
 
     assert _boundary("multipart/x-mixed-replace") is None
     assert _boundary('multipart/x-mixed-replace; boundary="--abc"') == b"abc"
@@ -197,7 +197,7 @@ def test_rtsp_camera_freezes_mid_stream(videos: dict[str, Path]) -> None:
 
 
 def test_rtsp_transport_options() -> None:
-    from custom_components.privacy_cam.engine.av_source import AvSource
+    from custom_components.privacy_cam.engine.sources.av_source import AvSource
 
     tcp = AvSource(SourceConfig(kind="rtsp", url="rtsp://cam/x"))
     assert tcp._open_options()["rtsp_transport"] == "tcp"

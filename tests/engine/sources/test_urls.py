@@ -2,8 +2,8 @@
 
 import pytest
 
-from custom_components.privacy_cam.engine.errors import ErrorKind, SourceError
-from custom_components.privacy_cam.engine.urls import (
+from custom_components.privacy_cam.engine.sources.errors import ErrorKind, SourceError
+from custom_components.privacy_cam.engine.sources.urls import (
     REDACTED,
     normalise_url,
     redact_url,

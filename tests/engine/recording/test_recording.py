@@ -10,14 +10,14 @@ import av
 import pytest
 
 from custom_components.privacy_cam.engine import SourceConfig, create_source
-from custom_components.privacy_cam.engine.clipstore import Clip, ClipStore
-from custom_components.privacy_cam.engine.clipwriter import encode_jpegs, remux_h264
-from custom_components.privacy_cam.engine.frames import EncodedPacket, JpegFrame, StreamInfo
-from custom_components.privacy_cam.engine.preroll import PrerollBuffer
-from custom_components.privacy_cam.engine.recorder import ClipRecorder
+from custom_components.privacy_cam.engine.recording.clipstore import Clip, ClipStore
+from custom_components.privacy_cam.engine.recording.clipwriter import encode_jpegs, remux_h264
+from custom_components.privacy_cam.engine.recording.preroll import PrerollBuffer
+from custom_components.privacy_cam.engine.recording.recorder import ClipRecorder
+from custom_components.privacy_cam.engine.sources.frames import EncodedPacket, JpegFrame, StreamInfo
 
-from ..peers.http_camera import HttpCamera
-from ..peers.videos import make_numbered, read_number, read_packets
+from ...peers.http_camera import HttpCamera
+from ...peers.videos import make_numbered, read_number, read_packets
 
 FPS = 10
 
@@ -184,7 +184,7 @@ def test_writers_refuse_bad_input(tmp_path: Path) -> None:
 
 
 def test_encoder_skips_bad_stills_and_repeated_times(tmp_path: Path) -> None:
-    from ..peers.videos import jpeg_frames
+    from ...peers.videos import jpeg_frames
 
     images = jpeg_frames(10)
     stills = [JpegFrame(data, 100.0 + i * 0.2) for i, data in enumerate(images)]

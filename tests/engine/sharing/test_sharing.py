@@ -13,23 +13,9 @@ import av
 import numpy as np
 import pytest
 
-from custom_components.privacy_cam.engine import senders
-from custom_components.privacy_cam.engine.audit import GENESIS, AuditLog
-from custom_components.privacy_cam.engine.faces import load_face_finder
-from custom_components.privacy_cam.engine.package import (
-    MAX_WIDTH,
-    PackageError,
-    Redaction,
-    build_package,
-    output_size,
-)
-from custom_components.privacy_cam.engine.reports import (
-    Report,
-    ReportStatus,
-    ReportStore,
-    new_report_id,
-)
-from custom_components.privacy_cam.engine.sharing import (
+from custom_components.privacy_cam.engine.sharing import senders
+from custom_components.privacy_cam.engine.sharing.audit import GENESIS, AuditLog
+from custom_components.privacy_cam.engine.sharing.destinations import (
     Destination,
     DestinationError,
     DestinationKind,
@@ -39,10 +25,24 @@ from custom_components.privacy_cam.engine.sharing import (
     sha256_file,
     validate_webhook_url,
 )
+from custom_components.privacy_cam.engine.sharing.faces import load_face_finder
+from custom_components.privacy_cam.engine.sharing.package import (
+    MAX_WIDTH,
+    PackageError,
+    Redaction,
+    build_package,
+    output_size,
+)
+from custom_components.privacy_cam.engine.sharing.reports import (
+    Report,
+    ReportStatus,
+    ReportStore,
+    new_report_id,
+)
 
-from ..peers.webhook import webhook_server
+from ...peers.webhook import webhook_server
 
-DATA = Path(__file__).parent.parent / "data"
+DATA = Path(__file__).parents[2] / "data"
 
 
 def _destination(kind: DestinationKind = DestinationKind.WEBHOOK, target: str = "") -> Destination:
@@ -90,7 +90,7 @@ def test_audit_chain_verifies_and_detects_every_kind_of_tampering(tmp_path: Path
     # Rewrite an entry and its hash consistently: the next link breaks.
     forged = json.loads(lines[1])
     forged["details"]["report_id"] = "forged"
-    from custom_components.privacy_cam.engine.audit import _entry_hash
+    from custom_components.privacy_cam.engine.sharing.audit import _entry_hash
 
     forged["hash"] = _entry_hash(forged)
     check(
@@ -403,7 +403,7 @@ def test_no_face_finder_without_opencv_or_model(monkeypatch: pytest.MonkeyPatch)
     import sys
     import types
 
-    from custom_components.privacy_cam.engine import faces
+    from custom_components.privacy_cam.engine.sharing import faces
 
     monkeypatch.setattr(faces, "MODEL_DIRS", ())
     # OpenCV 5 wheels (this environment) ship no cascade files of their own.

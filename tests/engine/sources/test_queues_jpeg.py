@@ -6,10 +6,10 @@ import av
 import numpy as np
 import pytest
 
-from custom_components.privacy_cam.engine.errors import ErrorKind, SourceError
-from custom_components.privacy_cam.engine.frames import analysis_size, to_analysis_gray
-from custom_components.privacy_cam.engine.jpeg import ImageDecoder, encode_jpeg, jpeg_size
-from custom_components.privacy_cam.engine.queues import DropOldestQueue
+from custom_components.privacy_cam.engine.sources.errors import ErrorKind, SourceError
+from custom_components.privacy_cam.engine.sources.frames import analysis_size, to_analysis_gray
+from custom_components.privacy_cam.engine.sources.jpeg import ImageDecoder, encode_jpeg, jpeg_size
+from custom_components.privacy_cam.engine.sources.queues import DropOldestQueue
 
 
 def test_queue_drops_oldest_and_counts() -> None:

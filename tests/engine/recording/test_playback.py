@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.privacy_cam.engine.clipwriter import encode_jpegs, remux_h264
-from custom_components.privacy_cam.engine.frames import JpegFrame
+from custom_components.privacy_cam.engine.recording.clipwriter import encode_jpegs, remux_h264
+from custom_components.privacy_cam.engine.sources.frames import JpegFrame
 
-from ..peers.videos import jpeg_frames, make_h264, read_packets
+from ...peers.videos import jpeg_frames, make_h264, read_packets
 
 PAGE = """<!doctype html><html><head><title>loading</title></head><body>
 <video id="v" src="{src}" muted preload="auto"></video>

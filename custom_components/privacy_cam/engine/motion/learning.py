@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .motion import Box
+from ..sources.frames import Box
 
 REPORTS_TO_LEARN = 3
 MERGE_OVERLAP = 0.3  # share of the smaller box that must overlap to be "the same place"

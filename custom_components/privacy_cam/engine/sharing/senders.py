@@ -18,8 +18,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from .destinations import Destination, DestinationKind
 from .reports import CLIP_NAME, REPORT_NAME
-from .sharing import Destination, DestinationKind
 
 TIMEOUT = 30.0
 USER_AGENT = "PrivacyCam"

@@ -10,6 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 type GrayImage = npt.NDArray[np.uint8]
+# A region of the picture as (x0, y0, x1, y1), each 0-1 of the width/height.
+type Box = tuple[float, float, float, float]
 
 # 8-bit formats whose first plane is full-resolution luma.
 LUMA_FIRST_FORMATS = frozenset(

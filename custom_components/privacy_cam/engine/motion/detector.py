@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .frames import GrayImage
+from ..sources.frames import Box, GrayImage
 from .zones import BoolImage, Polygon, format_polygons, parse_polygons, rasterise
 
 try:  # OpenCV has no musllinux wheels: optional, never required.
@@ -39,7 +39,6 @@ except ImportError:  # pragma: no cover - exercised on HA OS, not in CI
     HAVE_OPENCV = False
 
 type FloatImage = npt.NDArray[np.float32]
-type Box = tuple[float, float, float, float]
 
 WORK_HEIGHT = 120  # detection never needs more; bigger inputs are reduced
 CELL = 4  # pixels per cell side when grouping motion into blobs

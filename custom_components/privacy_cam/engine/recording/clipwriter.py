@@ -15,9 +15,9 @@ from typing import Any
 
 import av
 
-from .errors import SourceError
-from .frames import EncodedPacket, JpegFrame, StreamInfo
-from .jpeg import ImageDecoder
+from ..sources.errors import SourceError
+from ..sources.frames import EncodedPacket, JpegFrame, StreamInfo
+from ..sources.jpeg import ImageDecoder
 
 MP4_OPTIONS = {"movflags": "+faststart"}
 ENCODE_OPTIONS = {"preset": "veryfast", "crf": "23", "tune": "zerolatency"}

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.privacy_cam.engine.analyse import analyse_video
-from custom_components.privacy_cam.engine.learning import REPORTS_TO_LEARN, NuisanceMemory
+from custom_components.privacy_cam.engine.motion.analyse import analyse_video
+from custom_components.privacy_cam.engine.motion.learning import REPORTS_TO_LEARN, NuisanceMemory
 
-from ..scenarios import FLAG, FLAG_BOX, FLAG_WALKER, OBJECT_SCENARIOS, render_video
+from ...scenarios import FLAG, FLAG_BOX, FLAG_WALKER, OBJECT_SCENARIOS, render_video
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .frames import GrayImage
-from .motion import Box, MotionResult
+from ..sources.frames import Box, GrayImage
+from .detector import MotionResult
 
 
 class Change(StrEnum):

@@ -18,10 +18,10 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from .clipwriter import temporary_path
+from ..motion.zones import Polygon, rasterise
+from ..recording.clipwriter import temporary_path
+from .destinations import sha256_file
 from .faces import FaceFinder, Rect
-from .sharing import sha256_file
-from .zones import Polygon, rasterise
 
 MAX_WIDTH = 640
 BLOCK = 16  # pixelation block (pixels) outside the motion region

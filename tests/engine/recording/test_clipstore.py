@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.privacy_cam.engine.clipstore import (
+from custom_components.privacy_cam.engine.recording.clipstore import (
     Clip,
     ClipStore,
     Retention,
     camera_slug,
 )
 
-from ..peers.videos import make_h264
+from ...peers.videos import make_h264
 
 DAY = 86400.0
 

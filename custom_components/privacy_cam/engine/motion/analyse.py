@@ -9,9 +9,9 @@ from typing import Any
 
 import av
 
+from ..sources.frames import Box, to_analysis_gray
+from .detector import MotionDetector, MotionSettings
 from .events import Change, EventTracker, MotionEvent
-from .frames import to_analysis_gray
-from .motion import Box, MotionDetector, MotionSettings
 
 ANALYSIS_HEIGHT = 120
 

@@ -17,12 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..sources.frames import Box, EncodedPacket, JpegFrame, StreamInfo
+from ..sources.source import Source
 from .clipstore import Clip, ClipStore
 from .clipwriter import encode_jpegs, remux_h264
-from .frames import EncodedPacket, JpegFrame, StreamInfo
-from .motion import Box
 from .preroll import PrerollBuffer
-from .source import Source
 
 _LOGGER = logging.getLogger(__name__)
 

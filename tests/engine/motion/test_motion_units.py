@@ -8,22 +8,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from custom_components.privacy_cam.engine.cli import main
-from custom_components.privacy_cam.engine.events import Change, EventTracker
-from custom_components.privacy_cam.engine.motion import (
+from custom_components.privacy_cam.engine.__main__ import main
+from custom_components.privacy_cam.engine.motion.detector import (
     MotionDetector,
     MotionResult,
     MotionSettings,
     _label,
 )
-from custom_components.privacy_cam.engine.zones import (
+from custom_components.privacy_cam.engine.motion.events import Change, EventTracker
+from custom_components.privacy_cam.engine.motion.zones import (
     PolygonError,
     format_polygons,
     parse_polygons,
     rasterise,
 )
 
-from ..scenarios import OBJECT_SCENARIOS, render_video
+from ...scenarios import OBJECT_SCENARIOS, render_video
 
 
 def test_settings_defaults_and_validation() -> None:
@@ -170,7 +170,7 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "NumPy path" in text and "event 1:" in text
 
     quiet = tmp_path / "quiet.mp4"
-    from ..scenarios import NUISANCE_SCENARIOS
+    from ...scenarios import NUISANCE_SCENARIOS
 
     render_video(NUISANCE_SCENARIOS[3], quiet)  # night noise
     assert main(["detect", str(quiet)]) == 0
