@@ -24,6 +24,12 @@ from .motion import camera_like
 SECONDS = 20.0
 
 
+def _rss() -> int:
+    """Resident memory of this process now (bytes)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize()
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -46,9 +52,15 @@ def _run(config: SourceConfig, folder: Path, record: bool) -> dict[str, float]:
     time.sleep(6.0)  # fill the pre-roll
     preroll_bytes = recorder.buffer.size_bytes
     cpu0, wall0, bytes0 = _cpu(), time.monotonic(), sum(sizes)
+    rss0 = _rss()
+    rss_growth = backlog = 0
     if record:
         recorder.begin("manual", None, since=time.time(), duration=SECONDS - 0.5)
-    time.sleep(SECONDS)
+    while time.monotonic() - wall0 < SECONDS:
+        time.sleep(0.25)
+        # With clips written as they happen, memory must not grow with the event.
+        rss_growth = max(rss_growth, _rss() - rss0)
+        backlog = max(backlog, recorder.open_bytes)
     watcher.stop()
     source.stop()
     recorder.stop()  # includes writing the clip
@@ -60,6 +72,9 @@ def _run(config: SourceConfig, folder: Path, record: bool) -> dict[str, float]:
         "preroll_bytes": preroll_bytes,
         "bitrate_bytes_per_s": bitrate,
         "clips": len(clips),
+        "event_bytes": sum(sizes) - bytes0,
+        "rss_growth": rss_growth,
+        "writer_backlog": backlog,
     }
 
 
@@ -103,14 +118,17 @@ def print_table(rows: list[tuple[str, dict[str, float], dict[str, float]]]) -> N
     print("\n## Recording (CPU ms per second of live video; source + detection, then + a clip)")
     print(
         "| source | detection only | while recording | extra | pre-roll buffer |"
-        " pre-roll x bitrate | buffer / (pre-roll x bitrate) |"
+        " pre-roll x bitrate | buffer / (pre-roll x bitrate) | event data |"
+        " RSS growth while recording | writer backlog (max) |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, base, rec in rows:
         ideal = 5.0 * base["bitrate_bytes_per_s"]
         ratio = base["preroll_bytes"] / ideal if ideal else float("nan")
         print(
             f"| {name} | {base['cpu_ms_per_s']:.1f} | {rec['cpu_ms_per_s']:.1f} | "
             f"{100 * (rec['cpu_ms_per_s'] / base['cpu_ms_per_s'] - 1):+.1f}% | "
-            f"{base['preroll_bytes'] / 1e6:.2f} MB | {ideal / 1e6:.2f} MB | {ratio:.2f} |"
+            f"{base['preroll_bytes'] / 1e6:.2f} MB | {ideal / 1e6:.2f} MB | {ratio:.2f} | "
+            f"{rec['event_bytes'] / 1e6:.2f} MB | {rec['rss_growth'] / 1e6:.2f} MB | "
+            f"{rec['writer_backlog'] / 1e3:.0f} kB |"
         )

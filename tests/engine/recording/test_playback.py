@@ -78,6 +78,29 @@ def test_remuxed_clip_plays_in_chromium(tmp_path: Path) -> None:
     assert abs(played - duration) <= 0.5 and abs(played - 5.0) <= 0.5
 
 
+def test_salvaged_clip_plays_in_chromium(tmp_path: Path) -> None:
+    """What start-up makes of a clip cut short by a crash plays from the first byte."""
+    import os
+
+    from custom_components.privacy_cam.engine.recording.clipstore import ClipStore
+    from custom_components.privacy_cam.engine.recording.clipwriter import H264Writer
+
+    video = make_h264(tmp_path / "camera.mp4", seconds=6.0)
+    packets, info = read_packets(video, 50)
+    store = ClipStore(tmp_path / "privacy_cam")
+    store.load()
+    path, _ = store.new_paths("garden", 1_700_000_000.0, "abcdefabcdef")
+    writer = H264Writer(path, info)
+    for packet in packets:
+        writer.write(packet)
+    os.close(writer._lock_fd or -1)  # the process died: the kernel drops its lock
+    store.load()
+    clip = store.get("abcdefabcdef")
+    assert clip is not None and clip.reason == "interrupted"
+    state, played = _play(store.root, clip.path)
+    assert state >= 3 and abs(played - clip.duration) <= 0.2 and played >= 4.0
+
+
 def test_encoded_mjpeg_clip_plays_in_chromium(tmp_path: Path) -> None:
     stills = [JpegFrame(data, 1000.0 + i / 5) for i, data in enumerate(jpeg_frames(20))]
     encode_jpegs(stills, tmp_path / "clip.mp4")

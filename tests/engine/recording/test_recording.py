@@ -197,14 +197,17 @@ def test_encoder_skips_bad_stills_and_repeated_times(tmp_path: Path) -> None:
     assert abs(duration - 2.0) <= 0.3
 
 
-def test_remux_skips_packets_without_time(tmp_path: Path, numbered: Path) -> None:
+def test_remux_times_packets_without_time(tmp_path: Path, numbered: Path) -> None:
+    """FFmpeg's RTSP client hands on a session's first keyframe without a time: it is
+    kept (one frame before the next), as is any other untimed packet."""
     packets, info = read_packets(numbered, 30)
     from dataclasses import replace
 
-    broken = [*packets[:20], replace(packets[20], pts=None, dts=None), *packets[21:30]]
-    remux_h264(broken, info, tmp_path / "clip.mp4")
+    untimed = [replace(packets[0], pts=None, dts=None), *packets[1:20]]
+    broken = [*untimed, replace(packets[20], pts=None, dts=None), *packets[21:30]]
+    duration = remux_h264(broken, info, tmp_path / "clip.mp4")
     numbers, _ = check_mp4(tmp_path / "clip.mp4")
-    assert 20 not in numbers and numbers[:20] == list(range(20))
+    assert numbers == list(range(30)) and abs(duration - 3.0) <= 0.15
 
 
 def test_recorder_reports_write_errors_and_switches_events(

@@ -2,25 +2,33 @@
 
 Layout under the media folder:
     privacy_cam/<camera>/<YYYY-MM-DD>/<HH-MM-SS>_<clip id>.mp4  (+ .jpg thumbnail)
-The index (`privacy_cam/index.json`) is rewritten atomically; on start-up it is
-reconciled with the folder: clips deleted by hand drop out, stray clips are
-adopted, unfinished temporary files are removed.
+The index (`privacy_cam/index.json`) is rewritten atomically (through a
+temporary file unique to the writer, one write at a time per folder); on
+start-up it is reconciled with the folder: clips deleted by hand drop out,
+stray clips are adopted, a clip cut short by a crash or power cut is salvaged
+up to its last complete fragment (reason "interrupted"), other unfinished
+temporary files are removed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import av
+
+from ..sources.jpeg import encode_jpeg
+from .clipwriter import being_written, finalize
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -29,6 +37,18 @@ INDEX_VERSION = 1
 CLIP_ID_RE = re.compile(r"^[0-9a-f]{12}$")
 CLIP_FILE_RE = re.compile(r"^(\d\d-\d\d-\d\d)_([0-9a-f]{12})\.mp4$")
 CAMERA_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+# A clip being written: `.<HH-MM-SS>_<clip id>.part.mp4` (fragmented MP4).
+PARTIAL_FILE_RE = re.compile(r"^\.(\d\d-\d\d-\d\d)_([0-9a-f]{12})\.part\.mp4$")
+FRESH_TEMP = 60.0  # a temporary file written this recently may still be in use
+STALE_INDEX_TEMP = 3600.0  # a temporary index file this old was left by a crash
+# Index writes of every store on the same folder, one at a time.
+_INDEX_LOCKS: dict[Path, threading.Lock] = {}
+_INDEX_LOCKS_GUARD = threading.Lock()
+
+
+def _index_lock(root: Path) -> threading.Lock:
+    with _INDEX_LOCKS_GUARD:
+        return _INDEX_LOCKS.setdefault(root.resolve(), threading.Lock())
 
 
 @dataclass(slots=True)
@@ -137,8 +157,9 @@ class ClipStore:
         self.reconcile()
 
     def reconcile(self) -> tuple[int, int, int]:
-        """Drop vanished clips, adopt strays, remove unfinished files."""
+        """Drop vanished clips, adopt strays, salvage interrupted clips, remove unfinished files."""
         removed = adopted = cleaned = 0
+        self._clean_index_temps()
         with self._lock:
             for clip in list(self._clips.values()):
                 if not (self.root / clip.path).is_file():
@@ -147,7 +168,19 @@ class ClipStore:
             known = {clip.path for clip in self._clips.values()}
             for path in sorted(self.root.glob("*/*/*")):
                 name = path.name
+                if partial := PARTIAL_FILE_RE.match(name):
+                    if being_written(path):
+                        continue  # a clip being recorded right now (locked by its writer)
+                    salvaged = self._salvage(path, partial.group(2))
+                    if salvaged is not None:
+                        self._clips[salvaged.id] = salvaged
+                        adopted += 1
+                    else:
+                        cleaned += 1
+                    continue
                 if name.startswith(".") and ".part." in name:
+                    if time.time() - path.stat().st_mtime < FRESH_TEMP:
+                        continue  # maybe being finished right now
                     path.unlink(missing_ok=True)  # a write cut short by a crash
                     cleaned += 1
                     continue
@@ -161,7 +194,7 @@ class ClipStore:
                     adopted += 1
             if removed or adopted or cleaned:
                 _LOGGER.info(
-                    "Clip folder reconciled: %s gone, %s adopted, %s unfinished removed",
+                    "Clip folder reconciled: %s gone, %s adopted or salvaged, %s removed",
                     removed,
                     adopted,
                     cleaned,
@@ -179,22 +212,61 @@ class ClipStore:
             path.unlink(missing_ok=True)
             path.with_suffix(".jpg").unlink(missing_ok=True)
             return None
+        start = self._start_from_name(path, path.name[:8], duration)
+        return Clip(clip_id, camera, start, duration, "adopted", relative, path.stat().st_size)
+
+    def _salvage(self, partial: Path, clip_id: str) -> Clip | None:
+        """A clip cut short by a crash: keep it up to its last complete fragment."""
+        stem = partial.name[1 : -len(".part.mp4")]
+        final = partial.with_name(f"{stem}.mp4")
+        relative = final.relative_to(self.root).as_posix()
+        try:
+            duration = finalize(partial, final)
+        except (av.FFmpegError, OSError, ValueError) as err:
+            _LOGGER.warning("Removing an unfinished clip that cannot be salvaged (%s)", err)
+            partial.unlink(missing_ok=True)
+            return None
+        _LOGGER.info("Salvaged %.1f s of a clip interrupted by a crash: %s", duration, relative)
+        _write_thumbnail(final)
+        start = self._start_from_name(final, stem[:8], duration)
+        camera = partial.parent.parent.name
+        size = final.stat().st_size
+        return Clip(clip_id, camera, start, round(duration, 3), "interrupted", relative, size)
+
+    def _start_from_name(self, path: Path, hms: str, duration: float) -> float:
         try:
             day = path.parent.name
-            moment = datetime.strptime(f"{day} {path.name[:8]}", "%Y-%m-%d %H-%M-%S")
-            start = (moment.replace(tzinfo=self.tz) if self.tz else moment.astimezone()).timestamp()
+            moment = datetime.strptime(f"{day} {hms}", "%Y-%m-%d %H-%M-%S")
+            return (moment.replace(tzinfo=self.tz) if self.tz else moment.astimezone()).timestamp()
         except ValueError:
-            start = path.stat().st_mtime - duration
-        return Clip(clip_id, camera, start, duration, "adopted", relative, path.stat().st_size)
+            return path.stat().st_mtime - duration
+
+    def _clean_index_temps(self) -> None:
+        """Temporary index files left by a crash (never one being written now)."""
+        cutoff = time.time() - STALE_INDEX_TEMP
+        for path in self.root.glob(f".{INDEX_NAME}.*.part"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except OSError:
+                continue
 
     def _save(self) -> None:
         data = {
             "version": INDEX_VERSION,
             "clips": [asdict(clip) for clip in sorted(self._clips.values(), key=lambda c: c.start)],
         }
-        tmp = self.root / f".{INDEX_NAME}.part"
-        tmp.write_text(json.dumps(data, separators=(",", ":")))
-        tmp.replace(self.root / INDEX_NAME)
+        text = json.dumps(data, separators=(",", ":"))
+        # Unique per writer: two stores (or processes) never share a temporary file.
+        unique = f"{os.getpid()}.{threading.get_ident()}.{uuid.uuid4().hex[:8]}"
+        tmp = self.root / f".{INDEX_NAME}.{unique}.part"
+        with _index_lock(self.root):
+            try:
+                tmp.write_text(text)
+                tmp.replace(self.root / INDEX_NAME)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
 
     # Clips ---------------------------------------------------------------------------
 
@@ -283,6 +355,19 @@ class ClipStore:
     def disk_ok(self, retention: Retention) -> bool:
         """Is there room to record (after retention did what it could)?"""
         return self.free_bytes() >= retention.min_free_bytes // 2
+
+
+def _write_thumbnail(video: Path) -> None:
+    """The first frame as the thumbnail (what a salvaged clip has to show)."""
+    try:
+        with av.open(str(video)) as container:
+            frame = next(container.decode(video=0))
+        data = encode_jpeg(frame, 640)
+        tmp = video.with_name(f".{video.stem}.part.jpg")
+        tmp.write_bytes(data)
+        tmp.replace(video.with_suffix(".jpg"))
+    except (av.FFmpegError, OSError, StopIteration) as err:
+        _LOGGER.debug("No thumbnail for %s: %s", video.name, err)
 
 
 def camera_slug(name: str) -> str:

@@ -1,9 +1,12 @@
-"""Motion clips: pre-roll + event + post-roll, cut at keyframes, written off-thread.
+"""Motion and manual clips: pre-roll + event + post-roll, cut at keyframes, on disk as they happen.
 
 The recorder listens to a source's encoded output (H.264 packets, or JPEG
-stills for MJPEG/snapshot cameras), keeps a pre-roll buffer and, when asked,
-collects a clip. Finished clips are written by a worker thread: H.264 is
-remuxed as the camera sent it, stills are encoded with libx264.
+stills for MJPEG/snapshot cameras) and keeps a pre-roll buffer. A clip that
+begins takes the pre-roll and every item after it; the items go, in order, to
+one writer thread that appends them to the clip's file as they arrive (see
+`clipwriter`). Several clips may be open at once (a manual clip during a
+motion event): each item goes to each. Finishing a clip closes its file,
+makes it a faststart MP4 and adds it to the store.
 """
 
 from __future__ import annotations
@@ -11,16 +14,15 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ..sources.frames import Box, EncodedPacket, JpegFrame, StreamInfo
+from ..sources.frames import Box, EncodedPacket, JpegFrame
 from ..sources.source import Source
 from .clipstore import Clip, ClipStore
-from .clipwriter import encode_jpegs, remux_h264
+from .clipwriter import ClipWriter, H264Writer, JpegWriter
 from .preroll import PrerollBuffer
 
 _LOGGER = logging.getLogger(__name__)
@@ -28,20 +30,26 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_PREROLL = 5.0
 DEFAULT_POSTROLL = 5.0
 DEFAULT_MAX_LENGTH = 120.0
+# How long stop() waits for the writer to close the open clips (HA's stop stage
+# allows 100 s for every integration together).
+STOP_TIMEOUT = 30.0
 
 type Item = EncodedPacket | JpegFrame
 type ClipCallback = Callable[[Clip], None]
 type ErrorCallback = Callable[[OSError], None]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # each clip is itself: compared by identity
 class _Active:
     clip_id: str
     reason: str
     event_id: str | None
     part: int
-    stop_at: float | None  # wall time; None while the event goes on
-    items: list[Item] = field(default_factory=list)
+    since: float  # the wall time asked for: a manual clip lasts `duration` from here
+    duration: float | None  # manual clips end by themselves
+    stop_at: float | None = None  # wall time; None while the event goes on
+    start: float | None = None  # wall time of the first item (a keyframe)
+    last: float = 0.0  # wall time of the latest item
     thumbnail: bytes | None = None
     box: Box | None = None
     motion_start: float | None = None  # wall times of the event's motion
@@ -49,10 +57,17 @@ class _Active:
 
 
 @dataclass(frozen=True, slots=True)
-class _Job:
+class _Write:
+    clip_id: str
+    item: Item
+
+
+@dataclass(frozen=True, slots=True)
+class _Finish:
     active: _Active
-    info: StreamInfo | None
-    items: list[Item]
+
+
+type _Job = _Write | _Finish
 
 
 class ClipRecorder:
@@ -78,10 +93,11 @@ class ClipRecorder:
         self.postroll = postroll
         self.max_length = max_length
         self.buffer: PrerollBuffer[Any] = PrerollBuffer(preroll)
-        self._active: _Active | None = None
+        self._active: list[_Active] = []
         self._lock = threading.Lock()
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._writer: threading.Thread | None = None
+        self._writers: dict[str, ClipWriter | None] = {}  # writer thread only
         self._removers = [
             source.add_packet_callback(self.add),
             source.add_jpeg_callback(self.add),
@@ -93,7 +109,12 @@ class ClipRecorder:
 
     @property
     def recording(self) -> bool:
-        return self._active is not None
+        return bool(self._active)
+
+    @property
+    def open_bytes(self) -> int:
+        """Memory held for clips beyond the pre-roll: items not yet handed to FFmpeg."""
+        return sum(len(job.item.data) for job in list(self._jobs.queue) if isinstance(job, _Write))
 
     def start(self) -> None:
         if self._writer is None or not self._writer.is_alive():
@@ -102,13 +123,16 @@ class ClipRecorder:
             )
             self._writer.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Finish what is being recorded, write it, and end the writer thread."""
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Finish every open clip, wait until it is on disk, and end the writer thread."""
         with self._lock:
-            self._finish_locked()
+            for active in list(self._active):
+                self._finish_locked(active)
         self._jobs.put(None)
         if self._writer is not None:
             self._writer.join(timeout)
+            if self._writer.is_alive():
+                _LOGGER.warning("Clips of %s were not finished within %ss", self.camera, timeout)
             self._writer = None
         self.buffer.clear()
 
@@ -128,124 +152,159 @@ class ClipRecorder:
     ) -> str:
         """Start a clip from the keyframe at or before `since` (wall time).
 
-        With `duration` the clip ends by itself (manual clips); otherwise it runs
-        until `end()` plus the post-roll. An open clip of the same event is kept.
+        With `duration` the clip ends by itself, `duration` seconds after `since`
+        (manual clips: they run beside any motion clip). Otherwise it runs until
+        `end()` plus the post-roll; an open clip of the same event is kept, an
+        open clip of another event is finished.
         """
         with self._lock:
-            if self._active is not None:
-                if event_id is not None and self._active.event_id == event_id:
-                    return self._active.clip_id
-                self._finish_locked()
-            items = self.buffer.since(since)
-            start = items[0].wall if items else time.time()
+            if event_id is not None:
+                for active in list(self._active):
+                    if active.event_id == event_id:
+                        return active.clip_id
+                    if active.event_id is not None:
+                        self._finish_locked(active)
             active = _Active(
                 uuid.uuid4().hex[:12],
                 reason,
                 event_id,
                 1,
-                None if duration is None else start + duration,
-                items,
+                since,
+                duration,
                 motion_start=motion_start,
             )
-            self._active = active
+            self._active.append(active)
+            for item in self.buffer.since(since):
+                self._feed_locked(active, item)
             return active.clip_id
 
     def end(self, event_id: str | None, last_motion: float) -> None:
         """The event ended at `last_motion` (wall time): stop after the post-roll."""
         with self._lock:
-            active = self._active
-            if active is not None and active.event_id == event_id:
-                active.stop_at = last_motion + self.postroll
-                active.motion_end = last_motion
-                if active.items and active.items[-1].wall >= active.stop_at:
-                    # The event ended later than its post-roll (the cooldown): cut now.
-                    self._finish_locked()
+            for active in list(self._active):
+                if active.event_id == event_id and event_id is not None:
+                    active.stop_at = last_motion + self.postroll
+                    active.motion_end = last_motion
+                    if active.start is not None and active.last >= active.stop_at:
+                        # The event ended later than its post-roll (the cooldown): cut now.
+                        self._finish_locked(active)
 
     def set_thumbnail(self, event_id: str | None, jpeg: bytes) -> None:
         with self._lock:
-            if self._active is not None and self._active.event_id == event_id:
-                self._active.thumbnail = jpeg
+            for active in self._active:
+                if active.event_id == event_id:
+                    active.thumbnail = jpeg
 
     def set_box(self, event_id: str | None, box: Box) -> None:
         """Where the event's motion is so far (kept with the clip, for learning)."""
         with self._lock:
-            if self._active is not None and self._active.event_id == event_id:
-                self._active.box = box
+            for active in self._active:
+                if active.event_id == event_id:
+                    active.box = box
 
     # Source thread ----------------------------------------------------------------------
 
     def add(self, item: Item) -> None:
         """Called by the source for every packet or still."""
-        self.buffer.add(item)
         with self._lock:
-            active = self._active
-            if active is None:
-                return
-            if not active.items and not item.is_keyframe:
-                return  # a clip starts at a keyframe
-            if active.stop_at is not None and item.wall >= active.stop_at:
-                self._finish_locked()
-                return
-            if (
-                active.items
-                and item.is_keyframe
-                # (a little slack: a keyframe due at the limit may arrive just before it)
-                and item.wall - active.items[0].wall >= self.max_length - 0.1
-            ):
-                # Long event: close this part at a keyframe, go on in the next.
-                self._finish_locked()
-                self._active = _Active(
-                    uuid.uuid4().hex[:12],
-                    active.reason,
-                    active.event_id,
-                    active.part + 1,
-                    active.stop_at,
-                    [],
-                    active.thumbnail,
-                    active.box,
-                    active.motion_start,
-                )
-                active = self._active
-            active.items.append(item)
+            self.buffer.add(item)
+            for active in list(self._active):
+                self._feed_locked(active, item)
 
-    def _finish_locked(self) -> None:
-        active, self._active = self._active, None
-        if active is None:
+    def _feed_locked(self, active: _Active, item: Item) -> None:
+        if active.start is None:
+            if not item.is_keyframe:
+                return  # a clip starts at a keyframe
+            active.start = item.wall
+            if active.duration is not None:
+                # However late the first keyframe came, the clip is as long as asked.
+                active.stop_at = max(active.since, item.wall) + active.duration
+        elif active.stop_at is not None and item.wall >= active.stop_at:
+            self._finish_locked(active)
             return
-        items = active.items
-        if active.stop_at is not None:
-            items = [item for item in items if item.wall < active.stop_at]
-        if items:
-            self._jobs.put(_Job(active, self.source.info, items))
+        elif item.is_keyframe and item.wall - active.start >= self.max_length - 0.1:
+            # Long event: close this part at a keyframe, go on in the next.
+            # (a little slack: a keyframe due at the limit may arrive just before it)
+            self._finish_locked(active)
+            active = _Active(
+                uuid.uuid4().hex[:12],
+                active.reason,
+                active.event_id,
+                active.part + 1,
+                active.since,
+                active.duration,
+                active.stop_at,
+                item.wall,
+                thumbnail=active.thumbnail,
+                box=active.box,
+                motion_start=active.motion_start,
+                motion_end=active.motion_end,
+            )
+            self._active.append(active)
+        active.last = item.wall
+        self._jobs.put(_Write(active.clip_id, item))
+
+    def _finish_locked(self, active: _Active) -> None:
+        if active in self._active:
+            self._active.remove(active)
+            self._jobs.put(_Finish(active))
 
     # Writer thread ---------------------------------------------------------------------
 
     def _write_loop(self) -> None:
         while (job := self._jobs.get()) is not None:
-            try:
-                clip = self._write(job)
-            except OSError as err:
-                _LOGGER.error("Could not write a clip for %s: %s", self.camera, err.strerror)
-                if self.on_error is not None:
-                    self.on_error(err)
-                continue
-            except Exception:
-                _LOGGER.exception("Could not write a clip for %s", self.camera)
-                continue
-            if clip is not None:
-                self.on_clip(clip)
+            if isinstance(job, _Write):
+                self._write(job)
+            else:
+                self._finish(job.active)
+        # Nothing may stay open past stop (normally nothing is).
+        for writer in self._writers.values():
+            if writer is not None:
+                writer.abort()  # pragma: no cover - every open clip was finished first
+        self._writers.clear()
 
-    def _write(self, job: _Job) -> Clip | None:
-        active, items = job.active, job.items
-        start = items[0].wall
-        video, thumb = self.store.new_paths(self.camera, start, active.clip_id)
-        if isinstance(items[0], JpegFrame):
-            duration = encode_jpegs([i for i in items if isinstance(i, JpegFrame)], video)
+    def _write(self, job: _Write) -> None:
+        if job.clip_id not in self._writers:
+            self._writers[job.clip_id] = self._open(job.clip_id, job.item)
+        writer = self._writers[job.clip_id]
+        if writer is None:
+            return  # this clip failed already
+        try:
+            writer.write(job.item)
+        except Exception as err:  # noqa: BLE001 - reported, the clip is dropped
+            self._failed(writer, err)
+            self._writers[job.clip_id] = None
+
+    def _open(self, clip_id: str, first: Item) -> ClipWriter | None:
+        try:
+            video, _ = self.store.new_paths(self.camera, first.wall, clip_id)
+        except OSError as err:
+            self._failed(None, err)
+            return None
+        if isinstance(first, JpegFrame):
+            writer: ClipWriter = JpegWriter(video, self.source.stats.fps or None)
+        elif self.source.info is None:
+            return None  # pragma: no cover - packets come after the stream info
         else:
-            if job.info is None:
-                return None
-            packets = [i for i in items if isinstance(i, EncodedPacket)]
-            duration = remux_h264(packets, job.info, video)
+            writer = H264Writer(video, self.source.info)
+        return writer
+
+    def _finish(self, active: _Active) -> None:
+        writer = self._writers.pop(active.clip_id, None)
+        if writer is None or active.start is None:
+            return
+        try:
+            duration = writer.finish(active.stop_at)
+            clip = self._save(active, writer, duration)
+        except Exception as err:  # noqa: BLE001 - reported, the clip is dropped
+            self._failed(writer, err)
+            return
+        self.on_clip(clip)
+
+    def _save(self, active: _Active, writer: ClipWriter, duration: float) -> Clip:
+        assert active.start is not None
+        video = writer.path
+        thumb = video.with_suffix(".jpg")
         thumbnail = active.thumbnail or self.source.still_jpeg(640)
         if thumbnail:
             tmp = thumb.with_name(f".{thumb.stem}.part.jpg")
@@ -254,7 +313,7 @@ class ClipRecorder:
         clip = Clip(
             id=active.clip_id,
             camera=self.camera,
-            start=start,
+            start=active.start,
             duration=round(duration, 3),
             reason=active.reason,
             path=video.relative_to(self.store.root).as_posix(),
@@ -262,10 +321,20 @@ class ClipRecorder:
             event_id=active.event_id,
             part=active.part,
             box=None if active.box is None else [round(float(v), 4) for v in active.box],
-            motion=_motion_window(active, start, duration),
+            motion=_motion_window(active, active.start, duration),
         )
         self.store.add(clip)
         return clip
+
+    def _failed(self, writer: ClipWriter | None, err: Exception) -> None:
+        if writer is not None:
+            writer.abort()
+        if isinstance(err, OSError):
+            _LOGGER.error("Could not write a clip for %s: %s", self.camera, err.strerror or err)
+            if self.on_error is not None:
+                self.on_error(err)
+        else:
+            _LOGGER.error("Could not write a clip for %s: %s", self.camera, err)
 
 
 def _motion_window(active: _Active, start: float, duration: float) -> list[float] | None:
