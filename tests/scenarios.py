@@ -253,3 +253,250 @@ def _flag_and_walker(t: float, rng: np.random.Generator) -> RGB:
 
 FLAG = Scenario("flapping_flag", 42, _flag)
 FLAG_WALKER = Scenario("flag_and_walker", 12, _flag_and_walker, appears=4.0)
+
+
+# Nuisance classes a user without masks meets (issue 13) --------------------------------
+# Each class comes in variants (seed, texture, size, speed) so the detector is not tuned
+# to one rendering. Object scenarios state when the object leaves (`leaves`), so a test
+# can measure how long an event runs past it.
+
+
+@dataclass
+class Variant:
+    """One rendering of a class: `cls` groups variants in the per-class table."""
+
+    cls: str
+    scenario: Scenario
+    leaves: float | None = None  # when the object is fully out of view
+
+
+_BACKDROPS: dict[tuple[int, float], RGB] = {}
+
+
+def backdrop(seed: int, grain: float = 14.0) -> RGB:
+    """Another garden: the same layout idea, other texture, grain and wall position."""
+    key = (seed, grain)
+    if key not in _BACKDROPS:
+        rng = np.random.default_rng(seed)
+        base = _scene(seed)
+        extra = rng.normal(0, grain * 0.5, (HEIGHT // 8, WIDTH // 8)).repeat(8, 0).repeat(8, 1)
+        _BACKDROPS[key] = np.clip(base + extra[..., None], 0, 255).astype(np.float32)
+    return _BACKDROPS[key]
+
+
+def _walker_exit(appears: float, speed: float, scale: float) -> float:
+    return appears + (1.0 + 0.06 * scale) / speed
+
+
+def _walk(image: RGB, t: float, appears: float, speed: float, scale: float, y: float) -> None:
+    if t >= appears:
+        x = -0.06 * scale + (t - appears) * speed
+        if x < 1.0:
+            _person(image, x, y, scale)
+
+
+def _headlights(seed: int, width: float, strength: float) -> Callable[..., RGB]:
+    """Night; a car's lights sweep across the ground twice and light what they pass."""
+    ground = backdrop(seed)
+    ys = np.linspace(0, 1, HEIGHT, dtype=np.float32)[:, None, None]
+    xs = np.linspace(0, 1, WIDTH, dtype=np.float32)[None, :, None]
+    floor = np.clip((ys - 0.3) * 3.0, 0.0, 1.0)
+
+    def render(t: float, rng: np.random.Generator) -> RGB:
+        image = ground * 0.12 + _noise(rng, 5)
+        for start, direction in ((3.0, 1.0), (9.0, -1.0)):
+            if start <= t < start + 3.0:
+                centre = -0.4 + (t - start) / 3.0 * 1.8
+                if direction < 0:
+                    centre = 1.0 - centre
+                light = np.exp(-((xs - centre) ** 2) / (2 * width**2)) * floor
+                image = image + light * (ground * strength + 25.0)
+        return image
+
+    return render
+
+
+def _exposure_walk(seed: int, step: float) -> Callable[..., RGB]:
+    """Someone crosses; the camera's auto exposure steps twice while they walk."""
+    ground = backdrop(seed)
+
+    def render(t: float, rng: np.random.Generator) -> RGB:
+        gain = 1.0 if t < 5.0 else (step if t < 7.0 else 1.0 / step)
+        image = ground * 0.6 + _noise(rng)
+        _walk(image, t, 3.0, 0.2, 1.0, 0.45)
+        return image * gain
+
+    return render
+
+
+def _exposure_steps(seed: int) -> Callable[..., RGB]:
+    """Auto exposure steps up and down while the picture is otherwise still."""
+    ground = backdrop(seed)
+
+    def render(t: float, rng: np.random.Generator) -> RGB:
+        gain = (1.0, 1.4, 0.8, 1.2)[min(3, int(t // 3))]
+        return ground * 0.55 * gain + _noise(rng)
+
+    return render
+
+
+def _snow(seed: int, flakes: int, big: int) -> Callable[..., RGB]:
+    """Heavy snow: many small flakes falling fast, a few big ones close to the lens."""
+    ground = backdrop(seed)
+    rng0 = np.random.default_rng(seed)
+    far = rng0.uniform(0, 1, (flakes, 2)).astype(np.float32)
+    near = rng0.uniform(0, 1, (big, 2)).astype(np.float32)
+
+    def render(t: float, rng: np.random.Generator) -> RGB:
+        image = ground * 0.8 + _noise(rng)
+        for points, fall, size in ((far, 0.5, 2), (near, 1.6, 7)):
+            xs = ((points[:, 0] + 0.05 * np.sin(t + points[:, 1] * 9)) % 1.0 * WIDTH).astype(int)
+            ys = ((points[:, 1] + t * fall) % 1.0 * HEIGHT).astype(int)
+            for x, y in zip(xs.tolist(), ys.tolist(), strict=True):
+                image[y : y + size, x : x + size] = 235.0
+        return image
+
+    return render
+
+
+def _tree(seed: int, size: float, x0: float) -> Callable[..., RGB]:
+    """An unmasked tree: leaves sway all the time, gusts (every few s) shake them hard."""
+    ground = backdrop(seed)
+    rng0 = np.random.default_rng(seed + 100)
+    h, w = int(HEIGHT * size) // 12 * 12, int(WIDTH * size * 0.7) // 3 * 3
+    leaves = np.clip(
+        rng0.normal(0, 45, (h // 3, w // 3, 1)).repeat(3, 0).repeat(3, 1) + np.array([35, 100, 35]),
+        0,
+        255,
+    ).astype(np.float32)
+    clusters = 4
+    phases = rng0.uniform(0, 6.28, clusters)
+    gusts = np.sort(rng0.uniform(2.0, 13.0, 3))
+    top, left = int(HEIGHT * 0.05), int(WIDTH * x0)
+
+    def render(t: float, rng: np.random.Generator) -> RGB:
+        image = ground + _noise(rng)
+        gust = sum(float(np.exp(-(((t - g) / 0.8) ** 2))) for g in gusts)
+        amplitude = 1.5 + 7.0 * min(1.0, gust)
+        band = h // clusters
+        for index in range(clusters):
+            shift = round(amplitude * np.sin(2 * np.pi * 1.1 * t + phases[index]))
+            rows = slice(index * band, (index + 1) * band)
+            x = left + shift
+            image[top + index * band : top + (index + 1) * band, x : x + w] = leaves[rows, :]
+        return image
+
+    return render
+
+
+def _rain_walk(seed: int, drops: int, speed: float) -> Callable[..., RGB]:
+    ground = backdrop(seed)
+
+    def render(t: float, rng: np.random.Generator) -> RGB:
+        image = ground * 0.7 + _noise(rng)
+        _walk(image, t, 3.0, speed, 1.0, 0.45)
+        for _ in range(drops):
+            x = int(rng.integers(0, WIDTH))
+            y = int(rng.integers(0, HEIGHT - 20))
+            image[y : y + 18, x : x + 1] += 45
+        return image
+
+    return render
+
+
+def _shake_walk(seed: int, pixels: int, speed: float) -> Callable[..., RGB]:
+    """A camera on a pole shakes in the wind (whole picture jitters) while someone walks."""
+    ground = backdrop(seed)
+
+    def render(t: float, rng: np.random.Generator) -> RGB:
+        image = ground.copy()
+        _walk(image, t, 3.0, speed, 1.0, 0.45)
+        dy, dx = (int(v) for v in rng.integers(-pixels, pixels + 1, 2))
+        return np.roll(image, (dy, dx), axis=(0, 1)) + _noise(rng)
+
+    return render
+
+
+NUISANCE_CLASSES = [
+    Variant("night_headlights", Scenario("headlights_a", 13, _headlights(11, 0.12, 1.2))),
+    Variant("night_headlights", Scenario("headlights_b", 13, _headlights(12, 0.2, 2.0))),
+    Variant("exposure_steps", Scenario("exposure_steps", 12, _exposure_steps(81))),
+    Variant("heavy_snow", Scenario("snow_a", 10, _snow(21, 500, 6))),
+    Variant("heavy_snow", Scenario("snow_b", 10, _snow(22, 900, 12))),
+    Variant("gusty_tree", Scenario("tree_a", 14, _tree(31, 0.45, 0.05))),
+    Variant("gusty_tree", Scenario("tree_b", 14, _tree(32, 0.5, 0.55))),
+]
+OBJECT_CLASSES = [
+    Variant(
+        "exposure_step_walk",
+        Scenario("exposure_walk", 12, _exposure_walk(41, 1.5), appears=3.0),
+        _walker_exit(3.0, 0.2, 1.0),
+    ),
+    Variant(
+        "rain_walk",
+        Scenario("rain_walk_a", 12, _rain_walk(51, 150, 0.2), appears=3.0),
+        _walker_exit(3.0, 0.2, 1.0),
+    ),
+    Variant(
+        "rain_walk",
+        Scenario("rain_walk_b", 14, _rain_walk(52, 300, 0.15), appears=3.0),
+        _walker_exit(3.0, 0.15, 1.0),
+    ),
+    Variant(
+        "shake_walk",
+        Scenario("shake_walk_a", 12, _shake_walk(61, 3, 0.2), appears=3.0),
+        _walker_exit(3.0, 0.2, 1.0),
+    ),
+    Variant(
+        "shake_walk",
+        Scenario("shake_walk_b", 12, _shake_walk(62, 5, 0.25), appears=3.0),
+        _walker_exit(3.0, 0.25, 1.0),
+    ),
+]
+
+
+# Learning (issue 13): a branch in the middle of the picture that starts swaying in a gust.
+BRANCH_AREA = (0.35, 0.05, 0.6, 0.6)  # x0, y0, x1, y1 of the leaves (about)
+_BRANCH_LEAVES = np.clip(
+    np.random.default_rng(19).normal(0, 50, (17, 14, 1)).repeat(12, 0).repeat(12, 1)[:198, :162]
+    + np.array([35, 100, 35]),
+    0,
+    255,
+).astype(np.float32)
+
+
+def _gust_branch(start: float, seed: int) -> Callable[..., RGB]:
+    ground = backdrop(seed)
+
+    def render(t: float, rng: np.random.Generator) -> RGB:
+        image = ground + _noise(rng)
+        shift = round(9 * np.sin(2 * np.pi * 0.8 * (t - start))) if t >= start else 0
+        h, w = _BRANCH_LEAVES.shape[:2]
+        top, left = int(BRANCH_AREA[1] * HEIGHT), int(BRANCH_AREA[0] * WIDTH) + 4
+        image[top : top + h, left + shift : left + shift + w] = _BRANCH_LEAVES
+        return image
+
+    return render
+
+
+def _branch_and_walker(t: float, rng: np.random.Generator) -> RGB:
+    """The branch sways; someone walks in from the left, crosses in front of it and
+    stays inside its area (walking on slowly) until the end."""
+    image = _BRANCH_FOR_WALKER(t, rng)
+    if t >= WALK_IN:
+        x = min(-0.06 + 0.15 * (t - WALK_IN), 0.36 + 0.02 * (t - WALK_IN - 2.8))
+        _draw(image, x + 0.018, 0.12, 0.024, 0.06, (220, 185, 160))  # head
+        _draw(image, x, 0.18, 0.06, 0.2, (190, 40, 40))  # coat
+        _draw(image, x + 0.005, 0.38, 0.05, 0.17, (30, 30, 60))  # legs
+    return image
+
+
+_BRANCH_FOR_WALKER = _gust_branch(2.0, 73)
+WALK_IN = 3.0
+INSIDE_BRANCH = WALK_IN + 2.8  # from then on the walker is in front of the branch
+
+
+BRANCH_GUST = Scenario("branch_gust", 12, _gust_branch(2.5, 72))
+BRANCH_GUST_AGAIN = Scenario("branch_gust_again", 12, _gust_branch(3.0, 71))
+BRANCH_WALKER = Scenario("branch_walker", 10, _branch_and_walker, appears=WALK_IN)
+WALKER = Scenario("walker", 10, _crossing(3.0, 0.2), appears=3.0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
@@ -13,10 +15,16 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
     mock_restore_cache_with_extra_data,
 )
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.privacy_cam.const import DOMAIN
+from custom_components.privacy_cam.engine.recording.clipstore import Clip
 
-from .conftest import setup_demo
+from .conftest import setup_demo, wait_for
+from .scenarios import BRANCH_GUST, render_video
 
 MOTION = "binary_sensor.garden_motion"
 ALARM = "binary_sensor.garden_alarm"
@@ -207,4 +215,73 @@ async def test_setup_in_privacy_mode_pulls_no_frame(hass: HomeAssistant, privacy
     assert await hass.config_entries.async_setup(entry.entry_id)
     runtime = entry.runtime_data.runtime
     assert runtime.source.stats.frames == 0 and not runtime.source.running
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_report_false_alarm_learns_the_nuisance_once(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, tmp_path: Path
+) -> None:
+    """A reported clip is analysed again: a swaying branch is learned, once per clip,
+    shown on the motion sensor and in diagnostics, kept across reloads, and reset."""
+    entry = await setup_demo(hass)
+    runtime = entry.runtime_data.runtime
+    store = runtime.shared.store
+    await wait_for(lambda: runtime.available, 10)
+
+    def add_clip(clip_id: str, video: Path | None, content: bytes | None = None) -> Clip:
+        relative = f"garden/2026-11-01/12-00-00_{clip_id}.mp4"
+        target = store.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if video is not None:
+            target.write_bytes(video.read_bytes())
+        elif content is not None:
+            target.write_bytes(content)
+        clip = Clip(clip_id, "garden", time.time(), 12.0, "motion", relative, 1, motion=[2.6, 11.6])
+        store.add(clip)
+        return clip
+
+    def report(clip_id: str) -> Any:
+        return hass.services.async_call(
+            DOMAIN, "report_false_alarm", {"clip_id": clip_id}, blocking=True
+        )
+
+    branch = await hass.async_add_executor_job(render_video, BRANCH_GUST, tmp_path / "branch.mp4")
+    clip = await hass.async_add_executor_job(add_clip, "0123456789ab", branch)
+    for _ in range(3):  # one clip teaches once, however often it is reported
+        await report(clip.id)
+    assert store.get(clip.id).false_alarm  # type: ignore[union-attr]
+    assert [lesson.clip_id for lesson in runtime.learning.lessons] == [clip.id]
+    assert runtime.learning.lessons[0].cells > 0 and 0 < runtime.learning.share <= 0.25
+    assert runtime.watcher.detector.learned is not None  # applied to the running detector
+    motion = hass.states.get(MOTION)
+    assert motion is not None
+    assert motion.attributes["false_alarm_reports"] == 1
+    assert motion.attributes["learned_nuisance_regions"] == 1
+    assert 0 < motion.attributes["learned_cells_percent"] <= 25
+
+    # A clip whose file is gone, or that cannot be decoded, is marked but teaches nothing.
+    gone = await hass.async_add_executor_job(add_clip, "123456789abc", None)
+    broken = await hass.async_add_executor_job(add_clip, "23456789abcd", None, b"not a video")
+    await report(gone.id)
+    await report(broken.id)
+    assert store.get(broken.id).false_alarm  # type: ignore[union-attr]
+    assert len(runtime.learning.lessons) == 1
+
+    # Kept across a reload; diagnostics show the learned cells; reset forgets them.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    runtime = entry.runtime_data.runtime
+    await wait_for(lambda: runtime.available, 10)
+    assert runtime.learning.taught(clip.id) and runtime.watcher.detector.learned is not None
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    learning = diagnostics["learning"]
+    assert learning["lessons"][0]["clip_id"] == clip.id and learning["share"] > 0
+    assert any("#" in row for row in learning["cells"])
+    assert learning["cells_png"].startswith("data:image/png;base64,iVBOR")
+    await hass.services.async_call(
+        DOMAIN, "reset_learning", {ATTR_ENTITY_ID: "camera.garden"}, blocking=True
+    )
+    assert runtime.learning.lessons == [] and runtime.watcher.detector.learned is None
+    motion = hass.states.get(MOTION)
+    assert motion is not None and motion.attributes["learned_cells_percent"] == 0
     await hass.config_entries.async_unload(entry.entry_id)

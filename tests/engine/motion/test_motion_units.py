@@ -154,13 +154,31 @@ def test_tracker_start_cooldown_peak() -> None:
     assert closed is not None and closed.end == 8.2 + 3.0
 
 
+def test_tracked_blob_starts_at_once_dated_to_its_first_sighting() -> None:
+    """The detector counts a blob only once its track travels or persists: the event
+    starts on that frame (no second wait) and is dated back to the first sighting."""
+    tracker = EventTracker(min_frames=2, cooldown=3.0)
+    quiet = MotionResult(False)
+    for t in (0.0, 0.2, 0.4):  # the object is seen, not counted yet
+        assert tracker.update(t, quiet) is None
+    counted = MotionResult(True, 2.0, (0.1, 0.4, 0.2, 0.9), age=3)
+    change = tracker.update(0.6, counted)
+    assert change is not None and change[0] is Change.STARTED
+    event = change[1]
+    assert event.confirmed == 0.6 and event.start == 0.2  # its track began at 0.2
+    other = EventTracker(min_frames=2, cooldown=3.0)
+    assert other.update(0.0, MotionResult(True, 2.0, (0.1, 0.1, 0.2, 0.2), age=1)) is None
+    started = other.update(0.2, MotionResult(True, 2.0, (0.1, 0.1, 0.2, 0.2), age=20))
+    assert started is not None and started[1].start == 0.0  # never before what it saw
+
+
 def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     video = render_video(OBJECT_SCENARIOS[0], tmp_path / "walk.mp4")
     assert main(["detect", str(video), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["frames"] == 160 and report["fps"] == 10
     assert len(report["events"]) == 1
-    assert set(report["events"][0]) == {"start", "end", "peak_score", "box"}
+    assert set(report["events"][0]) == {"start", "confirmed", "end", "peak_score", "box"}
     assert set(report["ms_per_frame"]) == {"decode", "detect"}
 
     settings = tmp_path / "settings.json"

@@ -44,3 +44,34 @@ def test_watcher_reports_the_demo_walker(caplog: pytest.LogCaptureFixture) -> No
         watcher.stop()
         source.stop()
     assert [c for c, _ in changes if c is not Change.UPDATED][:2] == [Change.STARTED, Change.ENDED]
+
+
+def test_a_frame_that_breaks_the_detector_does_not_end_detection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A malformed frame (here: not an image at all) is logged once and skipped; the
+    thread goes on with the next frames."""
+    import numpy as np
+
+    from custom_components.privacy_cam.engine.sources.frames import AnalysisFrame
+
+    source = create_source(SourceConfig(kind="demo"))
+    watcher = MotionWatcher(source, MotionSettings(), lambda *args: None)
+    watcher.start()
+    try:
+        for seq in (1, 2):
+            source.frames.put(
+                AnalysisFrame(seq, time.monotonic(), time.time(), np.zeros(3, np.uint8))
+            )
+        deadline = time.monotonic() + 5
+        while watcher.detect_errors < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert watcher.detect_errors == 2
+        assert caplog.text.count("Motion detection failed on a frame") == 1
+        gray = np.full((120, 160), 90, np.uint8)
+        source.frames.put(AnalysisFrame(3, time.monotonic(), time.time(), gray))
+        while watcher.frames_analysed < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert watcher.frames_analysed == 1  # still alive
+    finally:
+        watcher.stop()

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import av
 
-from ..sources.frames import Box, to_analysis_gray
-from .detector import MotionDetector, MotionSettings
+from ..sources.frames import to_analysis_gray
+from .detector import MotionDetector, MotionResult, MotionSettings
 from .events import Change, EventTracker, MotionEvent
+from .zones import BoolImage
 
 ANALYSIS_HEIGHT = 120
 
@@ -33,6 +35,7 @@ class Analysis:
             "events": [
                 {
                     "start": round(e.start, 2),
+                    "confirmed": round(e.confirmed, 2),  # when it was declared
                     "end": round(e.end if e.end is not None else e.last_motion, 2),
                     "peak_score": round(e.peak_score, 3),
                     "box": [round(v, 4) for v in e.box],
@@ -52,12 +55,19 @@ def analyse_video(
     *,
     use_opencv: bool = True,
     analysis_height: int = ANALYSIS_HEIGHT,
-    learned: tuple[Box, ...] = (),
+    learned: BoolImage | None = None,
+    learned_area: float = 0.0,
+    observer: Callable[[float, MotionResult], None] | None = None,
 ) -> Analysis:
-    """Decode every frame (as a camera would), detect at settings.detect_fps."""
+    """Decode every frame (as a camera would), detect at settings.detect_fps.
+
+    `learned` (cells, see `learning`) is applied to the detector; `observer` sees
+    every analysed frame's result, with the cells that moved in place.
+    """
     settings = settings or MotionSettings()
     detector = MotionDetector(settings, use_opencv=use_opencv)
-    detector.learned = learned
+    detector.set_learned(learned, learned_area)
+    detector.collect = observer is not None
     tracker = EventTracker(settings.min_frames, settings.cooldown)
     result = Analysis()
     interval = 1.0 / settings.detect_fps
@@ -86,6 +96,8 @@ def analyse_video(
             motion = detector.detect(gray)
             change = tracker.update(t, motion, gray)
             result.detect_s += time.perf_counter() - decoded
+            if observer is not None:
+                observer(t, motion)
             result.analysed += 1
             if change is not None and change[0] is Change.ENDED:
                 result.events.append(change[1])

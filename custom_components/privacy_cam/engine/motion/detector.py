@@ -14,6 +14,18 @@ running background and a running noise variance:
   raise their own bar.
 * Motion pixels are grouped on a grid of 4x4 cells and joined into blobs;
   blobs under the minimum size (insects, rain streaks) do not count.
+* Motion has to go somewhere: blobs are tracked from frame to frame (cell
+  centroids, nothing more). A blob counts when it travels, or when it persists
+  in cells that are usually quiet. Cells that keep flickering in place (leaves,
+  snow, water, a shaking picture's edges) raise their own bar: there only a
+  travelling blob counts, so rain or shake cannot keep an event open after
+  the object left.
+* A bright patch that keeps the texture underneath it (headlights sweeping
+  across a dark yard) is light, not an object: its cells correlate with the
+  background, only brighter.
+* Learned nuisance cells (see `learning`) suppress blobs that were born in
+  them, do not travel and are no bigger than the reported nuisance ever was; a
+  travelling blob, or one that came from elsewhere, is never suppressed.
 
 NumPy is the always-on path; where OpenCV imports it is used for the resize
 and the blob labelling, with the same results.
@@ -52,6 +64,27 @@ ALPHA_MOVING_FG = 0.005
 BETA_NOISE = 0.05  # noise variance learning
 MIN_NOISE_VAR = 1.0
 MOVING_SHARE = 0.05  # share of a blob's pixels that must have changed since the last frame
+FLICKER_SECONDS = 5.0  # memory of how often a cell is active
+FLICKER_BAR = 0.12  # mean activity above which a blob's cells count as flickering
+TRAVEL_MIN = 0.035  # net centroid travel (share of the frame height) that makes a blob travel
+TRAVEL_STRAIGHT = 0.7  # net travel / path length: a wandering centroid is not travel
+TRAVEL_FRAMES = 3  # frames a track must last before its travel means anything
+RESTLESS_TRAVEL_FRAMES = 4  # the same where cells flicker or are never still
+RESTLESS_SIZE = 3.0  # x min_size: where cells flicker, only something this big can count
+SIZE_JUMP = 2.5  # a blob this much bigger or smaller than its track's last one is another thing
+SHAPE_JUMP = 1.6  # box height/width change per frame that a travelling object never makes
+TRACK_GRACE = 2  # frames a track survives without a blob (a walker behind a post)
+SOLID_PIXELS = 10  # of a cell's 16: changed against the background yet still since last frame
+SOLID_CELLS = 6  # such cells that make a blob a solid body (a person's coat, not leaves)
+SOLID_SHARE = 0.25  # ... and this share of the blob's cells (leaves at rest show a few)
+LEARNED_SHARE = 0.5  # share of a blob's cells in learned cells that makes it the nuisance
+LEARNED_GROWTH = 1.25  # a blob this much bigger than the learned nuisance is something else
+RESTLESS = 6.0  # noise variance (x the scene's median) of cells that are never still
+FILL_MIN = 0.35  # share of its box a blob fills to be "compact" (snow is a sparse spray)
+LIT_CORRELATION = 0.75  # texture correlation of a lit patch with the background
+LIT_MIN_AREA = 1.0  # % of the frame: smaller blobs are not checked for sweeping light
+DARK_LEVEL = 60.0  # mean gray under which a scene is dark enough for headlights to matter
+SCENE_NOISE_FRAMES = 10  # how often the scene's median noise is measured again
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +158,45 @@ class Blob:
     area: float  # % of the frame
     box: Box  # normalised x0, y0, x1, y1
     moving: bool = True  # changed since the previous frame
+    travel: float = 0.0  # net travel of its track so far (share of the frame height)
+    age: int = 1  # frames its track has lasted
+    coherent: bool = True  # travels, or persists in quiet cells
+    learned: bool = False  # sits in learned nuisance cells and does not travel
+    still: float = 0.0  # share of its pixels that did not change since the last frame
+    solid: int = 0  # cells that are a solid body: changed, yet still since the last frame
+
+
+@dataclass(slots=True)
+class _Track:
+    box: tuple[int, int, int, int]  # cells: r0, c0, r1, c1 (exclusive)
+    origin: tuple[float, float]  # centroid (row, col) when first seen
+    last: tuple[float, float]
+    path: float = 0.0
+    age: int = 1
+    missed: int = 0
+    size: float = 0.0  # cells in the last blob
+    gaps: int = 0  # frames it was not seen since it started
+    born_learned: bool = False  # first seen inside learned nuisance cells
+    solid: int = 0  # frames in a row it had a solid body
+    coherent: bool = False  # once a track counts, it keeps counting while it lasts
+    steady: bool = True  # its box kept its proportions from frame to frame
+
+    def travel(self, rows: int, frames: int = TRAVEL_FRAMES) -> tuple[float, bool]:
+        """Net travel (share of the frame height) and whether it is real travel:
+        long enough, straight enough, and beyond half the blob's own extent (a
+        swaying branch's centre wobbles inside the branch)."""
+        dr, dc = self.last[0] - self.origin[0], self.last[1] - self.origin[1]
+        net = float(np.hypot(dr, dc)) / rows
+        r0, c0, r1, c1 = self.box
+        beyond = abs(dc) >= 0.5 * (c1 - c0) or abs(dr) >= 0.5 * (r1 - r0)
+        real = (
+            self.age >= frames
+            and net >= TRAVEL_MIN
+            and net * rows >= TRAVEL_STRAIGHT * self.path
+            and beyond
+            and self.steady
+        )
+        return net, real
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +209,8 @@ class MotionResult:
     blobs: tuple[Blob, ...] = ()
     recalibrated: bool = False
     lighting: bool = False  # a blob was explained away as a lighting change
+    age: int = 0  # frames the oldest counted blob's track has lasted
+    in_place: BoolImage | None = None  # cells of blobs that did not travel (when collecting)
 
 
 @dataclass(slots=True)
@@ -146,6 +220,8 @@ class _Model:
     previous: FloatImage
     calibrating: int
     had_motion: bool = False
+    scene_noise: float = 0.0  # median noise variance, measured every SCENE_NOISE_FRAMES
+    frames: int = 0
 
 
 class MotionDetector:
@@ -163,7 +239,14 @@ class MotionDetector:
         self._allowed: BoolImage | None = None  # zones minus masks
         self._unmasked: BoolImage | None = None  # everything but masks
         self._samples: npt.NDArray[np.intp] | None = None
-        self.learned: tuple[Box, ...] = ()  # regions where lone motion is a known nuisance
+        self._tracks: list[_Track] = []
+        self._flicker: FloatImage | None = None  # per cell: how often it was active lately
+        # Learned nuisance cells on a normalised grid (see learning.NuisanceMemory).
+        self.learned: BoolImage | None = None
+        self.learned_area = 0.0  # the biggest blob the learned nuisance made (%)
+        self._learned_cells: BoolImage | None = None  # the same, on this frame's cell grid
+        self.collect = False  # report in-place cells with each result (for learning)
+        self._in_place: BoolImage | None = None
 
     def update_settings(self, settings: MotionSettings) -> None:
         """Apply new settings live; the learned background is kept."""
@@ -177,6 +260,15 @@ class MotionDetector:
 
     def reset(self) -> None:
         self._model = None
+        self._tracks = []
+
+    def set_learned(self, grid: BoolImage | None, max_area: float = 0.0) -> None:
+        """Apply learned nuisance cells (a normalised grid of any size; None clears)."""
+        self.learned = None if grid is None or not grid.any() else grid
+        self.learned_area = max_area
+        self._learned_cells = None
+        if self._shape is not None:
+            self._map_learned(*self._shape)
 
     # Frame path --------------------------------------------------------------------
 
@@ -208,6 +300,7 @@ class MotionDetector:
 
         if changed_share > RECALIBRATE_FRACTION or not 0.4 < gain < 2.5:
             self._model = self._calibrate(frame, previous=model.previous)
+            self._tracks = []
             return MotionResult(False, recalibrated=True)
         if model.calibrating > 0:
             model.calibrating -= 1
@@ -218,7 +311,7 @@ class MotionDetector:
         assert allowed is not None
         counted = changed & allowed
         moving = np.abs(frame - model.previous) > np.float32(self.settings.threshold * 0.5)
-        blobs, lighting = self._blobs(counted, moving, frame, predicted, model)
+        blobs, lighting, active = self._blobs(counted, moving, frame, predicted, model)
         if lighting:
             # Absorb lit areas at once so they do not linger as motion.
             for blob in lighting:
@@ -232,16 +325,34 @@ class MotionDetector:
         counted_blobs = tuple(
             b
             for b in blobs
-            if b.area >= self.settings.min_size
-            and b.moving
-            and not any(_within(b.box, region) for region in self.learned)
+            if b.area >= self.settings.min_size and b.moving and b.coherent and not b.learned
         )
         model.had_motion = bool(blobs)
+        self._remember_activity(active)
+        in_place, self._in_place = self._in_place, None
         if not counted_blobs:
-            return MotionResult(False, blobs=blobs, lighting=bool(lighting))
+            return MotionResult(False, blobs=blobs, lighting=bool(lighting), in_place=in_place)
         score = min(100.0, sum(b.area for b in counted_blobs))
         box = _union(b.box for b in counted_blobs)
-        return MotionResult(True, score, box, counted_blobs, lighting=bool(lighting))
+        age = max(b.age for b in counted_blobs)
+        return MotionResult(
+            True,
+            score,
+            box,
+            counted_blobs,
+            lighting=bool(lighting),
+            age=age,
+            in_place=in_place,
+        )
+
+    def _remember_activity(self, active: BoolImage | None) -> None:
+        """Per cell, how often it was active over the last FLICKER_SECONDS."""
+        flicker = self._flicker
+        assert flicker is not None
+        rate = np.float32(1.0 / max(1.0, FLICKER_SECONDS * self.settings.detect_fps))
+        flicker *= np.float32(1.0) - rate
+        if active is not None:
+            flicker[active] += rate
 
     # Model ---------------------------------------------------------------------------
 
@@ -272,6 +383,23 @@ class MotionDetector:
         grid = np.zeros((height, width), bool)
         grid[2::4, 2::4] = True
         self._samples = np.flatnonzero(grid & self._unmasked)
+        rows, cols = -(-height // CELL), -(-width // CELL)
+        self._flicker = np.zeros((rows, cols), np.float32)
+        self._tracks = []
+        self._map_learned(height, width)
+
+    def _map_learned(self, height: int, width: int) -> None:
+        learned = self.learned
+        if learned is None:
+            self._learned_cells = None
+            return
+        rows, cols = -(-height // CELL), -(-width // CELL)
+        # Each of our cells looks up the learned grid cell under its centre.
+        r = ((np.arange(rows) + 0.5) * CELL / height * learned.shape[0]).astype(np.intp)
+        c = ((np.arange(cols) + 0.5) * CELL / width * learned.shape[1]).astype(np.intp)
+        r = np.minimum(r, learned.shape[0] - 1)
+        c = np.minimum(c, learned.shape[1] - 1)
+        self._learned_cells = learned[r[:, None], c[None, :]]
 
     def _calibrate(self, frame: FloatImage, previous: FloatImage | None = None) -> _Model:
         """Start over from this frame; noise is estimated while calibration lasts."""
@@ -340,6 +468,9 @@ class MotionDetector:
         np.maximum(model.noise_var, np.float32(MIN_NOISE_VAR), out=model.noise_var)
         model.background = predicted + alpha * (frame - predicted)
         model.previous = frame
+        model.frames += 1
+        if model.frames % SCENE_NOISE_FRAMES == 0:
+            model.scene_noise = 0.0
 
     # Blobs -----------------------------------------------------------------------------
 
@@ -350,52 +481,201 @@ class MotionDetector:
         frame: FloatImage,
         predicted: FloatImage,
         model: _Model,
-    ) -> tuple[tuple[Blob, ...], list[Blob]]:
+    ) -> tuple[tuple[Blob, ...], list[Blob], BoolImage | None]:
         """Group motion pixels into blobs; split off those that are lighting changes."""
         height, width = counted.shape
         counts = _cell_counts(counted)
         active = counts >= CELL_MIN_PIXELS
         if not active.any():
-            return (), []
+            self._age_tracks([])
+            return (), [], None
         labels, count = _label(active, self.use_opencv)
         area_px = height * width
         flat = labels.ravel()
         pixels = np.bincount(flat, weights=counts.ravel(), minlength=count + 1)
-        moved = np.bincount(
-            flat, weights=_cell_counts(counted & moving).ravel(), minlength=count + 1
-        )
+        moving_counts = _cell_counts(counted & moving)
+        moved = np.bincount(flat, weights=moving_counts.ravel(), minlength=count + 1)
+        solid_cells = (counts - moving_counts) >= SOLID_PIXELS
         # Most blobs in rain or noise are tiny: only look closer at those that can count,
         # and at big ones that might be lighting.
         floor = max(1.0, min(self.settings.min_size, SUDDEN_BLOB_FRACTION * 100) * area_px / 100)
         blobs: list[Blob] = []
         lighting: list[Blob] = []
+        seen: list[tuple[_Track, Blob]] = []
+        flicker = self._flicker
+        assert flicker is not None
+        learned = self._learned_cells
+        rows = labels.shape[0]
         for index in np.flatnonzero(pixels >= floor):
             if index == 0:
                 continue
-            ys, xs = np.nonzero(labels == index)
+            cells = labels == index
+            ys, xs = np.nonzero(cells)
+            r0, c0, r1, c1 = int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1
             box = (
-                xs.min() * CELL / width,
-                ys.min() * CELL / height,
-                min(1.0, (xs.max() + 1) * CELL / width),
-                min(1.0, (ys.max() + 1) * CELL / height),
+                c0 * CELL / width,
+                r0 * CELL / height,
+                min(1.0, c1 * CELL / width),
+                min(1.0, r1 * CELL / height),
             )
             size = float(pixels[index])
             blob = Blob(100.0 * size / area_px, box, moved[index] >= max(3.0, size * MOVING_SHARE))
-            if self._is_lighting(blob, frame, predicted, model):
+            if self._is_lighting(blob, frame, predicted, model, cells[r0:r1, c0:c1]):
                 lighting.append(blob)
+                continue
+            n = ys.size
+            track = self._follow(
+                (r0, c0, r1, c1), (float(ys.sum()) / n, float(xs.sum()) / n), float(n)
+            )
+            calm = float(flicker[ys, xs].sum()) < FLICKER_BAR * n and self._still(
+                model, box, height, width
+            )
+            # A compact shape: not a sliver along an edge, not a sparse spray. (A tall
+            # narrow one is fine at the picture's side: someone stepping in.)
+            side = c0 == 0 or c1 == labels.shape[1]
+            quiet = (
+                calm
+                and r1 - r0 >= 2
+                and (c1 - c0 >= 2 or (side and r1 - r0 >= 4))
+                and n >= FILL_MIN * (r1 - r0) * (c1 - c0)
+            )
+            if calm:
+                travel, travelling = track.travel(rows)
             else:
-                blobs.append(blob)
-        return tuple(blobs), lighting
+                # Flickering or restless cells raise their own bar: longer, bigger travel.
+                travel, travelling = track.travel(rows, RESTLESS_TRAVEL_FRAMES)
+                travelling = travelling and blob.area >= RESTLESS_SIZE * self.settings.min_size
+            in_learned = (
+                learned is not None and int(np.count_nonzero(learned[ys, xs])) >= LEARNED_SHARE * n
+            )
+            if track.age == 1:
+                track.born_learned = in_learned
+            # Leaves and snow change from frame to frame all over; a body in front
+            # of them is changed against the background yet still in its middle.
+            solid = int(np.count_nonzero(solid_cells[ys, xs]))
+            body = solid >= SOLID_CELLS and solid >= SOLID_SHARE * n
+            track.solid = track.solid + 1 if body else 0
+            nuisance = (
+                in_learned
+                and track.born_learned
+                and not travelling
+                and track.solid < 2
+                and blob.area <= LEARNED_GROWTH * self.learned_area
+            )
+            track.coherent = (
+                track.coherent
+                or travelling
+                or (quiet and track.age >= 2 and not track.gaps)
+                or track.solid >= 2
+            )
+            blob = Blob(
+                blob.area,
+                box,
+                blob.moving,
+                travel=travel,
+                age=track.age,
+                coherent=track.coherent,
+                learned=nuisance,
+                still=1.0 - float(moved[index]) / size,
+                solid=solid,
+            )
+            if self.collect and not travelling and blob.area >= self.settings.min_size:
+                if self._in_place is None:
+                    self._in_place = np.zeros(labels.shape, bool)
+                self._in_place |= cells
+            seen.append((track, blob))
+            blobs.append(blob)
+        self._age_tracks([track for track, _ in seen])
+        return tuple(blobs), lighting, active
+
+    def _still(self, model: _Model, box: Box, height: int, width: int) -> bool:
+        """Not a place that is never still (leaves, water): its noise is like the scene's."""
+        samples = self._samples
+        assert samples is not None
+        if model.scene_noise <= 0.0:
+            model.scene_noise = float(np.median(model.noise_var.ravel()[samples]))
+        x0, y0, x1, y1 = _pixel_box(box, height, width)
+        local = float(model.noise_var[y0:y1, x0:x1].mean())
+        return local < RESTLESS * max(model.scene_noise, MIN_NOISE_VAR * 2)
+
+    def _follow(
+        self, box: tuple[int, int, int, int], centre: tuple[float, float], size: float
+    ) -> _Track:
+        """The track this blob continues (the oldest one it overlaps), or a new one."""
+        r0, c0, r1, c1 = box
+        best: _Track | None = None
+        for track in self._tracks:
+            t0, u0, t1, u1 = track.box
+            # Overlap, with one cell of slack: a walker moves a cell or two per frame.
+            if (
+                t0 - 1 <= r1
+                and r0 <= t1 + 1
+                and u0 - 1 <= c1
+                and c0 <= u1 + 1
+                and track.size <= SIZE_JUMP * size
+                and size <= SIZE_JUMP * track.size
+                # A counted object first (a walker in front of leaves), then the oldest.
+                and (best is None or (track.coherent, track.age) > (best.coherent, best.age))
+            ):
+                best = track
+        if best is None:
+            # Something joined a counted object (a walker stepping in front of leaves):
+            # the object goes on, merged.
+            best = next((t for t in self._tracks if t.coherent and _touches(t.box, box)), None)
+        if best is None:
+            return _Track(box, centre, centre, size=size)
+        step = float(np.hypot(centre[0] - best.last[0], centre[1] - best.last[1]))
+        t0, u0, t1, u1 = best.box
+        steady = (
+            best.steady
+            and _similar(r1 - r0, t1 - t0, SHAPE_JUMP)
+            and _similar(c1 - c0, u1 - u0, SHAPE_JUMP)
+        )
+        # A copy per blob: a track that splits (two people parting) goes on in both.
+        return _Track(
+            box,
+            best.origin,
+            centre,
+            best.path + step,
+            best.age + 1,
+            size=size,
+            gaps=best.gaps + best.missed,
+            born_learned=best.born_learned,
+            solid=best.solid if not best.missed else 0,
+            coherent=best.coherent,
+            steady=steady,
+        )
+
+    def _age_tracks(self, current: list[_Track]) -> None:
+        """Keep this frame's tracks, and for a short while the ones that were not seen."""
+        continued = {(c.origin, c.age - 1) for c in current if c.age > 1}
+        kept = []
+        for track in self._tracks:
+            if track.missed < TRACK_GRACE and (track.origin, track.age) not in continued:
+                track.missed += 1
+                track.solid = 0
+                kept.append(track)
+        self._tracks = current + kept
 
     def _is_lighting(
-        self, blob: Blob, frame: FloatImage, predicted: FloatImage, model: _Model
+        self,
+        blob: Blob,
+        frame: FloatImage,
+        predicted: FloatImage,
+        model: _Model,
+        cells: BoolImage,
     ) -> bool:
-        """A blob is lighting when it appeared whole in one frame, or when the same
-        texture is there at another brightness (a local gain/offset explains it)."""
+        """A blob is lighting when it appeared whole in one frame, when the same
+        texture is there at another brightness (a local gain/offset explains it), or
+        when it is a brighter patch whose texture is the background's (headlights)."""
         if blob.area / 100.0 >= SUDDEN_BLOB_FRACTION and not model.had_motion:
             return True
         height, width = frame.shape
         x0, y0, x1, y1 = _pixel_box(blob.box, height, width)
+        if blob.area >= LIT_MIN_AREA and _lit_patch(
+            predicted[y0:y1, x0:x1], frame[y0:y1, x0:x1], cells
+        ):
+            return True
         bg = predicted[y0:y1, x0:x1].ravel()
         fr = frame[y0:y1, x0:x1].ravel()
         if bg.size < 16 or float(bg.std()) < 4.0:
@@ -407,6 +687,48 @@ class MotionDetector:
         floor = self.settings.threshold
         explained = float(np.count_nonzero(np.abs(residual) > floor)) / fr.size
         return explained < 0.05 and abs(gain - 1.0) * float(bg.mean()) + abs(offset) > floor
+
+
+def _touches(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] - 1 <= b[2] and b[0] <= a[2] + 1 and a[1] - 1 <= b[3] and b[1] <= a[3] + 1
+
+
+def _similar(a: int, b: int, ratio: float) -> bool:
+    return a <= ratio * b and b <= ratio * a
+
+
+def _lit_patch(bg: FloatImage, fr: FloatImage, cells: BoolImage) -> bool:
+    """Brighter (or darker), with the background's own texture in every cell, only
+    stronger (or weaker): light sweeping over a dark scene. A person covers the
+    texture; their cells do not correlate with what is behind them."""
+    rows, cols = cells.shape
+    h, w = min(bg.shape[0] // CELL, rows), min(bg.shape[1] // CELL, cols)
+    keep = cells[:h, :w]
+    n = int(np.count_nonzero(keep))
+    if n < 4:
+        return False
+    b = bg[: h * CELL, : w * CELL]
+    f = fr[: h * CELL, : w * CELL]
+    # Headlights light up the dark: in daylight this is the gain test's job.
+    if min(float(b.mean()), float(f.mean())) > DARK_LEVEL:
+        return False
+
+    def per_cell(values: FloatImage) -> FloatImage:
+        summed: FloatImage = values.reshape(h, CELL, w, CELL).sum(axis=(1, 3))[keep]
+        return summed
+
+    pixels = np.float32(CELL * CELL)
+    sb, sf = per_cell(b), per_cell(f)
+    # Per cell, texture only (each cell's own mean removed): sums of products.
+    vb = float((per_cell(b * b) - sb * sb / pixels).sum())
+    vf = float((per_cell(f * f) - sf * sf / pixels).sum())
+    cov = float((per_cell(b * f) - sb * sf / pixels).sum())
+    lift = float(sf.sum() - sb.sum()) / (n * pixels)
+    # Light arriving lifts the level and strengthens the texture; light leaving
+    # (the background had learned it) does the opposite. Either way: same texture.
+    if min(vb, vf) < n * pixels or (lift > 0) != (vf > vb):
+        return False
+    return cov / float(np.sqrt(vb * vf)) >= LIT_CORRELATION
 
 
 def _cell_counts(mask: BoolImage) -> npt.NDArray[np.int32]:
@@ -486,12 +808,6 @@ def _label_runs(active: BoolImage) -> tuple[npt.NDArray[np.int32], int]:
         number = numbers.setdefault(find(i), len(numbers) + 1)
         labels[row, starts[i] : ends[i]] = number
     return labels, len(numbers)
-
-
-def _within(box: Box, region: Box) -> bool:
-    return (
-        box[0] >= region[0] and box[1] >= region[1] and box[2] <= region[2] and box[3] <= region[3]
-    )
 
 
 def _pixel_box(box: Box, height: int, width: int) -> tuple[int, int, int, int]:

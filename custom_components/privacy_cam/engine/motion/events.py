@@ -1,13 +1,21 @@
-"""Motion events: start after motion persists, end after a quiet cooldown."""
+"""Motion events: start after motion persists, end after a quiet cooldown.
+
+Persisting means `min_frames` frames in a row with counted motion, or one frame
+whose blob has been tracked for that many frames already (the detector only
+counts a blob once it travels or persists, so its first frames are not lost).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..sources.frames import Box, GrayImage
 from .detector import MotionResult
+
+MAX_BACKDATE = 16  # frames an event may be dated back to its object's first sighting
 
 
 class Change(StrEnum):
@@ -28,6 +36,7 @@ class MotionEvent:
     peak_time: float = 0.0
     peak_frame: GrayImage | None = field(default=None, repr=False)
     last_motion: float = 0.0
+    confirmed: float = 0.0  # when the event was declared (start latency = confirmed - start)
 
     def add(self, time: float, result: MotionResult, frame: GrayImage | None) -> None:
         assert result.box is not None
@@ -58,10 +67,12 @@ class EventTracker:
         self.cooldown = cooldown
         self.current: MotionEvent | None = None
         self._pending: list[tuple[float, MotionResult, GrayImage | None]] = []
+        self._times: deque[float] = deque(maxlen=MAX_BACKDATE)  # recent frame times
 
     def update(
         self, time: float, result: MotionResult, frame: GrayImage | None = None
     ) -> tuple[Change, MotionEvent] | None:
+        self._times.append(time)
         event = self.current
         if event is not None:
             if result.motion:
@@ -76,9 +87,12 @@ class EventTracker:
             self._pending.clear()
             return None
         self._pending.append((time, result, frame))
-        if len(self._pending) < self.min_frames:
+        if len(self._pending) < self.min_frames and result.age < self.min_frames:
             return None
-        event = MotionEvent(id=uuid.uuid4().hex[:12], start=self._pending[0][0])
+        # The event starts where its object was first seen (its track's first frame).
+        first = self._times[-min(result.age, len(self._times))] if result.age else time
+        start = min(self._pending[0][0], first)
+        event = MotionEvent(id=uuid.uuid4().hex[:12], start=start, confirmed=time)
         for pending in self._pending:
             event.add(*pending)
         self._pending.clear()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from ..sources.source import Source
 from .detector import MotionDetector, MotionResult, MotionSettings
 from .events import Change, EventTracker, MotionEvent
+from .zones import BoolImage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class MotionWatcher:
         self.last_result: MotionResult | None = None
         self.frames_analysed = 0
         self.detect_seconds = 0.0
+        self.detect_errors = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -56,6 +58,11 @@ class MotionWatcher:
             self.tracker.min_frames = settings.min_frames
             self.tracker.cooldown = settings.cooldown
 
+    def set_learned(self, grid: BoolImage | None, max_area: float = 0.0) -> None:
+        """Apply learned nuisance cells between two frames (see `learning`)."""
+        with self._lock:
+            self.detector.set_learned(grid, max_area)
+
     def set_enabled(self, enabled: bool) -> None:
         with self._lock:
             self.enabled = enabled
@@ -81,13 +88,24 @@ class MotionWatcher:
                     result = None
                 else:
                     started = time.perf_counter()
-                    result = self.detector.detect(frame.gray)
+                    try:
+                        result = self.detector.detect(frame.gray)
+                    except Exception:  # noqa: BLE001 - a frame must never end detection
+                        self._on_detect_error()
+                        continue
                     change = self.tracker.update(frame.time, result, frame.gray)
                     self.detect_seconds += time.perf_counter() - started
                     self.frames_analysed += 1
                     self.last_result = result
             if change is not None:
                 self._notify(change[0], change[1], result)
+
+    def _on_detect_error(self) -> None:
+        """Log once, count, and relearn the scene from the next frame."""
+        self.detect_errors += 1
+        if self.detect_errors == 1:
+            _LOGGER.exception("Motion detection failed on a frame; relearning the scene")
+        self.detector.reset()
 
     def _notify(self, change: Change, event: MotionEvent, result: MotionResult | None) -> None:
         try:
