@@ -44,6 +44,7 @@ class HttpCamera:
         self.frames = frames or jpeg_frames()
         self.port = _free_port()
         self.requests: list[str] = []
+        self.hits: list[str] = []  # every request's path, whatever the route
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -79,7 +80,7 @@ class HttpCamera:
         self._loop = self._thread = None
 
     async def _start_app(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._count])
         routes: dict[str, Handler] = {
             "/mjpeg": self._mjpeg,
             "/mjpeg_nolength": self._mjpeg_nolength,
@@ -88,6 +89,15 @@ class HttpCamera:
             "/mjpeg_dies": self._mjpeg_dies,
             "/mjpeg_garbage": self._mjpeg_garbage,
             "/mjpeg_hang": self._mjpeg_hang,
+            "/mjpeg_endless": self._mjpeg_endless,
+            "/mjpeg_huge_part": self._mjpeg_huge_part,
+            "/redirect_same": self._redirect("/mjpeg"),
+            "/redirect_other": self._redirect_other,
+            "/snapshot_png": self._snapshot_png,
+            "/snapshot_gif": self._snapshot_gif,
+            "/snapshot_huge": self._snapshot_huge,
+            "/snapshot_40mp": self._snapshot_40mp,
+            "/snapshot_bloated": self._snapshot_bloated,
             "/snapshot": self._snapshot,
             "/snapshot_basic": self._basic(self._snapshot),
             "/snapshot_garbage": self._snapshot_garbage,
@@ -111,6 +121,11 @@ class HttpCamera:
     async def _stop_app(self) -> None:
         assert self._runner is not None
         await self._runner.cleanup()
+
+    @web.middleware
+    async def _count(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        self.hits.append(request.path)
+        return await handler(request)
 
     # Auth wrappers --------------------------------------------------------------
 
@@ -213,6 +228,69 @@ class HttpCamera:
         await asyncio.sleep(30)
         return response
 
+    async def _mjpeg_endless(self, request: web.Request) -> web.StreamResponse:
+        """A multipart part that starts like a JPEG and never ends (no boundary, no
+        Content-Length): the camera answers, but no frame is ever complete."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "multipart/x-mixed-replace; boundary=--myboundary"}
+        )
+        await response.prepare(request)
+        await response.write(b"--myboundary\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8")
+        try:
+            for _ in range(600):  # 60 s at most
+                await response.write(b"\x00" * 200 + b"\r\n")
+                await asyncio.sleep(0.1)
+        except ConnectionError:
+            pass
+        return response
+
+    async def _mjpeg_huge_part(self, request: web.Request) -> web.StreamResponse:
+        """A part whose Content-Length is over any sane JPEG (64 MiB)."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "multipart/x-mixed-replace; boundary=--myboundary"}
+        )
+        await response.prepare(request)
+        head = b"--myboundary\r\nContent-Type: image/jpeg\r\nContent-Length: 67108864\r\n\r\n"
+        try:
+            await response.write(head + b"\xff\xd8" + b"\x00" * 4096)
+            await asyncio.sleep(2)
+        except ConnectionError:
+            pass
+        return response
+
+    def _redirect(self, target: str) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            raise web.HTTPFound(target)
+
+        return handler
+
+    async def _redirect_other(self, request: web.Request) -> web.StreamResponse:
+        # Same machine, other host name: following it would work, which is the danger.
+        raise web.HTTPFound(f"http://localhost:{self.port}/mjpeg")
+
+    async def _snapshot_png(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(body=_encoded(self.frames[0], "PNG"), content_type="image/png")
+
+    async def _snapshot_gif(self, request: web.Request) -> web.StreamResponse:
+        """A format FFmpeg would decode if it were allowed to guess."""
+        return web.Response(body=_encoded(self.frames[0], "GIF"), content_type="image/gif")
+
+    async def _snapshot_huge(self, request: web.Request) -> web.StreamResponse:
+        """A real JPEG whose header claims 10000x10000 pixels."""
+        return web.Response(
+            body=with_declared_size(self.frames[0], 10000, 10000), content_type="image/jpeg"
+        )
+
+    async def _snapshot_40mp(self, request: web.Request) -> web.StreamResponse:
+        """Each side under 8192, but 8000x6000 = 48 MP."""
+        return web.Response(
+            body=with_declared_size(self.frames[0], 8000, 6000), content_type="image/jpeg"
+        )
+
+    async def _snapshot_bloated(self, request: web.Request) -> web.StreamResponse:
+        """17 MiB of "JPEG": over the per-picture byte cap."""
+        return web.Response(body=b"\xff\xd8" + bytes(17 * 1024 * 1024), content_type="image/jpeg")
+
     async def _snapshot(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(request.path)
         index = len(self.requests) % len(self.frames)
@@ -238,6 +316,31 @@ class HttpCamera:
 
     async def _error(self, request: web.Request) -> web.StreamResponse:
         return web.Response(status=500, text="boom")
+
+
+def _encoded(jpeg: bytes, image_format: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(jpeg)).save(out, format=image_format)
+    return out.getvalue()
+
+
+def with_declared_size(jpeg: bytes, width: int, height: int) -> bytes:
+    """The same JPEG with its SOF header rewritten to claim width x height."""
+    data = bytearray(jpeg)
+    i = 2
+    while i + 9 < len(data):
+        marker = data[i + 1]
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            data[i + 5 : i + 7] = height.to_bytes(2, "big")
+            data[i + 7 : i + 9] = width.to_bytes(2, "big")
+            return bytes(data)
+        i += 2 + length
+    raise ValueError("no SOF marker")
 
 
 def _free_port() -> int:

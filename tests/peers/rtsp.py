@@ -14,10 +14,11 @@ SCRIPT = Path(__file__).parent / "rtsp_server.py"
 
 
 class RtspServer:
-    def __init__(self, video: Path, *extra: str) -> None:
+    def __init__(self, video: Path, *extra: str, port: int | None = None) -> None:
+        """`port`: serve on this one (a camera coming back after an outage)."""
         if not Path(RTSP_PYTHON).exists():
             raise RuntimeError("Debian's python3 is missing: run scripts/setup as root")
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.process = subprocess.Popen(
             [RTSP_PYTHON, str(SCRIPT), str(self.port), f"/cam={video}", *extra],
             stdout=subprocess.PIPE,

@@ -138,7 +138,7 @@ def test_rtsp_errors(rtsp_server: RtspServer) -> None:
         ErrorKind.NO_VIDEO
     )
     assert _probe_error(SourceConfig(kind="rtsp", url="rtsp://127.0.0.1:1/x")).kind is (
-        ErrorKind.CANNOT_CONNECT
+        ErrorKind.CONNECTION_REFUSED
     )
     assert _probe_error(SourceConfig(kind="rtsp", url="http://127.0.0.1/x")).kind is (
         ErrorKind.INVALID_URL
@@ -223,7 +223,7 @@ def test_mjpeg_errors(http_camera: HttpCamera, path: str, kind: ErrorKind) -> No
 
 def test_unreachable_and_invalid() -> None:
     assert _probe_error(SourceConfig(kind="mjpeg", url="http://127.0.0.1:1/x")).kind is (
-        ErrorKind.CANNOT_CONNECT
+        ErrorKind.CONNECTION_REFUSED
     )
     assert _probe_error(SourceConfig(kind="snapshot", url="rtsp://cam/x")).kind is (
         ErrorKind.INVALID_URL

@@ -5,9 +5,12 @@ import pytest
 from custom_components.privacy_cam.engine.sources.errors import ErrorKind, SourceError
 from custom_components.privacy_cam.engine.sources.urls import (
     REDACTED,
+    camera_name,
     normalise_url,
     redact_url,
+    restore_redacted,
     scrub,
+    shown_url,
     split_credentials,
     validate_url,
     with_credentials,
@@ -77,3 +80,35 @@ def test_normalise_url() -> None:
     )
     assert normalise_url("http://cam:8080") == "http://cam:8080/"
     assert normalise_url("http://[FE80::1]:80/x") == "http://[fe80::1]/x"
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("rtsp://u:p@192.168.1.20:554/Streaming/Channels/201", "192.168.1.20 channel 2"),
+        ("rtsp://192.168.1.20/Streaming/Channels/102", "192.168.1.20 channel 1 stream 2"),
+        ("rtsp://192.168.1.20/ch/3", "192.168.1.20 /ch/3"),
+        ("rtsp://192.168.1.20/channel/3", "192.168.1.20 channel 3"),
+        ("http://nvr/cam/realmonitor?channel=2&subtype=0", "nvr channel 2"),
+        ("rtsp://192.168.1.20/stream2?token=secret", "192.168.1.20 /stream2"),
+        ("http://192.168.1.20:8080/", "192.168.1.20:8080"),
+        ("rtsp://[fe80::1]:8554/live", "[fe80::1]:8554 /live"),
+        ("http://cam/" + "a" * 60, "cam …" + "a" * 39),
+    ],
+)
+def test_camera_names(url: str, name: str) -> None:
+    assert camera_name(url) == name
+
+
+def test_shown_url_hides_userinfo_and_secret_values() -> None:
+    typed = "rtsp://admin:Pw-1@cam:554/live?token=Tok-2&channel=1"
+    shown = shown_url(typed)
+    assert shown == f"rtsp://cam:554/live?token={REDACTED}&channel=1"
+    assert restore_redacted(shown, typed) == "rtsp://cam:554/live?token=Tok-2&channel=1"
+    # Nothing to restore, or nothing to restore from.
+    assert restore_redacted("rtsp://cam/live", typed) == "rtsp://cam/live"
+    assert restore_redacted(shown, None) == shown
+    assert restore_redacted(shown, "rtsp://cam/other") == shown  # no such value there
+    broken = f"http://[::1/x?token={REDACTED}"
+    assert restore_redacted(broken, typed) == broken
+    assert shown_url("rtsp://admin:Pw-1@cam:99999/x") == "rtsp://cam:99999/x"

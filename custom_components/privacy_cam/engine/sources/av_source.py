@@ -10,6 +10,7 @@ import av.error
 
 from .errors import ErrorKind, SourceError
 from .frames import EncodedPacket, StreamInfo
+from .jpeg import ImageTooLarge, check_size
 from .source import Source
 from .urls import scrub, with_credentials
 
@@ -30,8 +31,10 @@ def classify_av_error(err: BaseException, secrets: tuple[str | None, ...]) -> So
         return SourceError(ErrorKind.NO_VIDEO, "the camera has no stream at that path")
     if isinstance(err, (av.error.InvalidDataError, av.error.DecoderNotFoundError)):
         return SourceError(ErrorKind.NO_VIDEO, f"not a video stream ({message})")
-    if isinstance(err, av.error.ExitError):
-        return SourceError(ErrorKind.CANNOT_CONNECT, "timed out waiting for the camera")
+    if isinstance(err, ConnectionRefusedError):
+        return SourceError(ErrorKind.CONNECTION_REFUSED, "the camera refused the connection")
+    if isinstance(err, (av.error.ExitError, TimeoutError)):
+        return SourceError(ErrorKind.NO_ANSWER, "timed out waiting for the camera")
     return SourceError(ErrorKind.CANNOT_CONNECT, message)
 
 
@@ -57,10 +60,9 @@ class AvSource(Source):
         except (av.FFmpegError, OSError) as err:
             if time.monotonic() - started >= config.connect_timeout * 0.9:
                 # FFmpeg reports an interrupted RTSP handshake as "invalid data".
-                raise SourceError(
-                    ErrorKind.CANNOT_CONNECT, "timed out waiting for the camera"
-                ) from None
+                raise SourceError(ErrorKind.NO_ANSWER, "timed out waiting for the camera") from None
             raise classify_av_error(err, config.secrets) from None
+        self._answered = True
         try:
             self._stream(container)
         except (av.FFmpegError, OSError) as err:
@@ -82,6 +84,10 @@ class AvSource(Source):
             raise SourceError(ErrorKind.NO_VIDEO, "the stream has no video track")
         stream = container.streams.video[0]
         codec = stream.codec_context
+        try:  # as declared by the stream's headers (SPS), before any frame is decoded
+            check_size(codec.width, codec.height)
+        except ImageTooLarge as err:
+            raise self._oversized(err.message) from None
         rate = stream.average_rate or stream.guessed_rate
         keep_packets = codec.name == "h264"
         extradata = codec.extradata

@@ -11,21 +11,53 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import IO
+from urllib.parse import urlsplit
 
 from .errors import ErrorKind, SourceError
 from .frames import JpegFrame, StreamInfo
-from .jpeg import JPEG_SOI, ImageDecoder, encode_jpeg
+from .jpeg import JPEG_SOI, ImageDecoder, ImageTooLarge, encode_jpeg
 from .source import Source, SourceConfig
-from .urls import scrub
+from .urls import DEFAULT_PORTS, scrub
 
 MAX_PART_BYTES = 16 * 1024 * 1024
 MAX_HEADER_LINES = 64
 USER_AGENT = "PrivacyCam"
 
 
+class RedirectElsewhere(urllib.error.URLError):
+    """A redirect to another host or port: not followed (it could take the login along,
+    or point a camera entry at any machine)."""
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS.get(scheme)
+
+
+class SameOriginRedirectHandler(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to the same scheme, host and port."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if _origin(newurl) != _origin(req.full_url):
+            raise RedirectElsewhere("redirected to another host or port")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def build_opener(config: SourceConfig) -> urllib.request.OpenerDirector:
-    """An opener that answers basic and digest challenges with the configured login."""
-    handlers: list[urllib.request.BaseHandler] = []
+    """An opener that answers basic and digest challenges with the configured login.
+
+    Blocking (an HTTPS handler loads the CA store): call it on a worker thread.
+    """
+    handlers: list[urllib.request.BaseHandler] = [SameOriginRedirectHandler()]
     if config.username:
         manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
         manager.add_password(None, config.url, config.username, config.password or "")
@@ -54,9 +86,19 @@ def http_error(err: BaseException, config: SourceConfig) -> SourceError:
         return SourceError(ErrorKind.CANNOT_CONNECT, f"the camera answered HTTP {err.code}")
     if isinstance(err, ValueError):  # urllib rejects the URL itself
         return SourceError(ErrorKind.INVALID_URL, "malformed URL")
+    if isinstance(err, RedirectElsewhere):
+        return SourceError(ErrorKind.REDIRECTED, "the camera redirected to another host or port")
+    timeout = f"{config.connect_timeout:g} s"
+    if isinstance(err, TimeoutError):
+        # Raised as is (not wrapped in URLError) once connected: it accepted, then silence.
+        return SourceError(
+            ErrorKind.NO_ANSWER, f"the camera accepted the connection but sent nothing in {timeout}"
+        )
     reason = getattr(err, "reason", err)
+    if isinstance(reason, ConnectionRefusedError):
+        return SourceError(ErrorKind.CONNECTION_REFUSED, "the camera refused the connection")
     if isinstance(reason, (TimeoutError, socket.timeout)):
-        return SourceError(ErrorKind.CANNOT_CONNECT, "timed out")
+        return SourceError(ErrorKind.NO_ANSWER, f"nothing answered within {timeout}")
     text = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
     return SourceError(ErrorKind.CANNOT_CONNECT, scrub(text, *config.secrets))
 
@@ -66,7 +108,9 @@ class _HttpSource(Source):
 
     def __init__(self, config: SourceConfig) -> None:
         super().__init__(config)
-        self._opener = build_opener(config)
+        # Built on the worker thread: an HTTPS opener loads the CA store (blocking I/O),
+        # and sources are created on Home Assistant's event loop.
+        self._opener: urllib.request.OpenerDirector | None = None
         self._response: http.client.HTTPResponse | None = None
         self._response_lock = threading.Lock()
         self._decoder = ImageDecoder()
@@ -77,12 +121,15 @@ class _HttpSource(Source):
         request = urllib.request.Request(  # noqa: S310
             self.config.url, headers={"User-Agent": USER_AGENT}
         )
+        if self._opener is None:
+            self._opener = build_opener(self.config)
         try:
             response = self._opener.open(request, timeout=self.config.connect_timeout)
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as err:
             raise http_error(err, self.config) from None
         with self._response_lock:
             self._response = response
+        self._answered = True
         if self._stopping:
             self._interrupt()
         return response  # type: ignore[no-any-return]
@@ -106,6 +153,12 @@ class _HttpSource(Source):
 
     def _handle_image(self, data: bytes, now: float) -> None:
         """Decode a still for analysis (at reduced resolution when it is large)."""
+        try:
+            self._decode_image(data, now)
+        except ImageTooLarge as err:
+            raise self._oversized(err.message) from None
+
+    def _decode_image(self, data: bytes, now: float) -> None:
         if not self._lowres_chosen:
             frame = self._decoder.decode(data)
             if frame.height // self.config.analysis_height >= 2 and data.startswith(JPEG_SOI):
@@ -144,12 +197,18 @@ class MjpegSource(_HttpSource):
                     ErrorKind.NO_VIDEO, f"not an MJPEG stream (Content-Type {content_type[:60]!r})"
                 )
             # stop() shuts the socket down, which ends this loop at once.
-            for part in iter_parts(response, boundary):
+            for part in iter_parts(response, boundary, self._oversized):
                 if not part.startswith(JPEG_SOI):
                     raise SourceError(ErrorKind.NO_VIDEO, "stream part is not a JPEG image")
                 self._handle_image(part, time.monotonic())
         except (OSError, http.client.HTTPException) as err:
-            raise http_error(err, self.config) from None  # ignored by _run when stopping
+            # Ignored by _run when stopping.
+            error = http_error(err, self.config)
+            if self._streamed:  # it had been streaming: a lost stream, whatever the cause
+                raise SourceError(
+                    ErrorKind.CANNOT_CONNECT, f"lost the stream ({error.message})"
+                ) from None
+            raise error from None
         finally:
             self._close_response(response)
 
@@ -166,7 +225,7 @@ class SnapshotSource(_HttpSource):
         try:
             data = response.read(MAX_PART_BYTES + 1)
             if len(data) > MAX_PART_BYTES:
-                raise SourceError(ErrorKind.NO_VIDEO, "the picture is too large")
+                raise self._oversized(f"picture too large (over {MAX_PART_BYTES} bytes)")
             if response.length:
                 # FFmpeg would decode half a JPEG; its missing half would look like motion.
                 raise SourceError(ErrorKind.CANNOT_CONNECT, "the picture was cut off")
@@ -196,8 +255,17 @@ def _boundary(content_type: str) -> bytes | None:
     return None
 
 
-def iter_parts(stream: IO[bytes], boundary: bytes) -> Iterator[bytes]:
-    """Yield the bodies of a multipart stream, by Content-Length when given."""
+def _too_large(what: str) -> SourceError:
+    return SourceError(ErrorKind.NO_VIDEO, what)
+
+
+def iter_parts(
+    stream: IO[bytes], boundary: bytes, oversized: Callable[[str], SourceError] = _too_large
+) -> Iterator[bytes]:
+    """Yield the bodies of a multipart stream, by Content-Length when given.
+
+    A part over MAX_PART_BYTES is refused through `oversized` (which counts it).
+    """
     marker = b"--" + boundary
     line = _readline(stream)
     while True:
@@ -222,7 +290,9 @@ def iter_parts(stream: IO[bytes], boundary: bytes) -> Iterator[bytes]:
         else:
             raise SourceError(ErrorKind.NO_VIDEO, "too many part headers")
         if length is not None:
-            if not 0 < length <= MAX_PART_BYTES:
+            if length > MAX_PART_BYTES:
+                raise oversized(f"stream part too large ({length} bytes)")
+            if length <= 0:
                 raise SourceError(ErrorKind.NO_VIDEO, "bad Content-Length")
             body = stream.read(length)
             if len(body) < length:
@@ -237,7 +307,7 @@ def iter_parts(stream: IO[bytes], boundary: bytes) -> Iterator[bytes]:
             chunks.append(line)
             size += len(line)
             if size > MAX_PART_BYTES:
-                raise SourceError(ErrorKind.NO_VIDEO, "stream part too large")
+                raise oversized(f"stream part too large (over {MAX_PART_BYTES} bytes)")
             line = _readline(stream)
         yield b"".join(chunks).removesuffix(b"\r\n").removesuffix(b"\n")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from fractions import Fraction
 from typing import cast
 
@@ -12,6 +11,30 @@ from av.video.reformatter import VideoReformatter
 from .errors import ErrorKind, SourceError
 
 JPEG_SOI = b"\xff\xd8"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# A camera picture larger than this is refused before decoding (a decoder would
+# allocate width x height x 1.5 bytes on the header's word).
+MAX_SIDE = 8192
+MAX_PIXELS = 40_000_000
+
+
+class ImageTooLarge(SourceError):
+    """A picture whose header declares more pixels than we decode."""
+
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__(ErrorKind.NO_VIDEO, f"picture too large ({width}x{height})")
+
+
+def check_size(width: int, height: int) -> None:
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise ImageTooLarge(width, height)
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's IHDR chunk."""
+    if len(data) < 24 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 def encode_jpeg(frame: av.VideoFrame, width: int | None = None, quality: int = 5) -> bytes:
@@ -38,7 +61,9 @@ def encode_jpeg(frame: av.VideoFrame, width: int | None = None, quality: int = 5
 
 
 class ImageDecoder:
-    """Decodes still images; JPEG fast path with optional reduced-resolution IDCT."""
+    """Decodes JPEG and PNG stills, nothing else (no format guessing: a camera must not
+    choose which FFmpeg demuxer parses its bytes). JPEG has an optional
+    reduced-resolution IDCT. Sizes are checked from the header before decoding."""
 
     def __init__(self, lowres: int = 0) -> None:
         self.lowres = lowres
@@ -48,8 +73,17 @@ class ImageDecoder:
         if not data:
             raise SourceError(ErrorKind.NO_VIDEO, "empty image")
         if data.startswith(JPEG_SOI):
+            size = jpeg_size(data)
+            if size is not None:
+                check_size(*size)
             return self._decode_jpeg(data)
-        return _decode_any(data)
+        if data.startswith(PNG_SIGNATURE):
+            size = png_size(data)
+            if size is None:
+                raise SourceError(ErrorKind.NO_VIDEO, "not a decodable PNG image")
+            check_size(*size)
+            return _decode_png(data)
+        raise SourceError(ErrorKind.NO_VIDEO, "not a JPEG or PNG image")
 
     def _decode_jpeg(self, data: bytes) -> av.VideoFrame:
         if self._codec is None:
@@ -68,15 +102,16 @@ class ImageDecoder:
         return frames[0]
 
 
-def _decode_any(data: bytes) -> av.VideoFrame:
-    """Probe and decode another image format (PNG from some HA cameras)."""
+def _decode_png(data: bytes) -> av.VideoFrame:
+    """PNG (some HA cameras) through FFmpeg's PNG decoder only, never a probed demuxer."""
+    codec = av.CodecContext.create("png", "r")
     try:
-        with av.open(io.BytesIO(data), "r") as container:
-            for frame in container.decode(video=0):
-                return frame
-    except (av.FFmpegError, IndexError, ValueError) as err:
-        raise SourceError(ErrorKind.NO_VIDEO, "not a decodable image") from err
-    raise SourceError(ErrorKind.NO_VIDEO, "not a decodable image")
+        frames = codec.decode(av.Packet(data))
+    except av.FFmpegError as err:
+        raise SourceError(ErrorKind.NO_VIDEO, "not a decodable PNG image") from err
+    if not frames:
+        raise SourceError(ErrorKind.NO_VIDEO, "not a decodable PNG image")
+    return frames[0]
 
 
 def jpeg_size(data: bytes) -> tuple[int, int] | None:

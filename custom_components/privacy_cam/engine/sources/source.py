@@ -30,12 +30,15 @@ from .frames import (
 )
 from .jpeg import encode_jpeg
 from .queues import DropOldestQueue
+from .reachability import Reach, knock, probe_target
 from .urls import scrub
 
 _LOGGER = logging.getLogger(__name__)
 
 BACKOFF_MIN = 1.0
 BACKOFF_MAX = 60.0
+# While backing off, how often the camera's TCP port is knocked on (see reachability.py).
+PROBE_INTERVAL = 1.0
 STOP_TIMEOUT = 2.0
 RATE_WINDOW = 2.0
 
@@ -63,6 +66,10 @@ class SourceConfig:
     connect_timeout: float = 8.0
     realtime: bool = False  # play files at their own pace, like a live camera
     fetch: Callable[[], bytes] | None = field(default=None, compare=False)
+    # Reconnect pacing (tests shrink these; the logic is the same).
+    backoff_min: float = BACKOFF_MIN
+    backoff_max: float = BACKOFF_MAX
+    probe_interval: float = PROBE_INTERVAL
 
     @property
     def secrets(self) -> tuple[str | None, ...]:
@@ -81,6 +88,10 @@ class SourceStats:
     analysis_frames: int = 0
     dropped_frames: int = 0
     reconnects: int = 0
+    # Camera data refused for exceeding a byte or pixel cap (logged once per source).
+    oversized: int = 0
+    # Reconnects started early because the camera's port accepted again.
+    early_retries: int = 0
     last_error: str | None = None
     last_error_kind: ErrorKind | None = None
     connected_since: float | None = None
@@ -95,6 +106,8 @@ class SourceStats:
             "analysis_frames": self.analysis_frames,
             "dropped_frames": self.dropped_frames,
             "reconnects": self.reconnects,
+            "oversized": self.oversized,
+            "early_retries": self.early_retries,
             "last_error": self.last_error,
             "last_error_kind": self.last_error_kind,
             "connected_since": self.connected_since,
@@ -135,6 +148,9 @@ class Source:
         self._next_analysis = 0.0
         self._rate_window: tuple[float, int] | None = None
         self._streamed = False
+        # Set by sessions once the camera answered (HTTP response, FFmpeg opened it).
+        self._answered = False
+        self._oversize_logged = False
 
     # Public API --------------------------------------------------------------
 
@@ -193,7 +209,12 @@ class Source:
     def wait_ready(self, timeout: float) -> StreamInfo:
         """Block until the first frame or the first failure (for test-before-configure)."""
         if not self._first_result.wait(timeout):
-            raise SourceError(ErrorKind.CANNOT_CONNECT, f"no frame within {timeout:g} s")
+            if self._answered:
+                raise SourceError(
+                    ErrorKind.NO_FRAME,
+                    f"the camera answered, but no complete picture came within {timeout:g} s",
+                )
+            raise SourceError(ErrorKind.NO_ANSWER, f"nothing answered within {timeout:g} s")
         if self._first_error is not None:
             raise self._first_error
         assert self.info is not None
@@ -254,6 +275,18 @@ class Source:
         for callback in self._jpeg_callbacks:
             callback(still)
 
+    def _oversized(self, what: str) -> SourceError:
+        """Count camera data over a cap (logged once per source) and return the error."""
+        self.stats.oversized += 1
+        if not self._oversize_logged:
+            self._oversize_logged = True
+            _LOGGER.warning(
+                "Refused camera data (%s camera: %s); further ones are only counted",
+                self.config.kind,
+                what,
+            )
+        return SourceError(ErrorKind.NO_VIDEO, what)
+
     # Internals -------------------------------------------------------------------
 
     def _publish_gray(self, gray: GrayImage, now: float) -> None:
@@ -292,9 +325,10 @@ class Source:
                 _LOGGER.exception("Source listener failed")
 
     def _run(self) -> None:
-        backoff = BACKOFF_MIN
+        backoff = self.config.backoff_min
         while not self._stop.is_set():
             self._streamed = False
+            self._answered = False
             self._rate_window = None
             self._set_state(SourceState.CONNECTING, None)
             try:
@@ -309,7 +343,7 @@ class Source:
             if self._stop.is_set():
                 break
             if self._streamed:
-                backoff = BACKOFF_MIN
+                backoff = self.config.backoff_min
             self.stats.reconnects += 1
             self.stats.last_error = error.message
             self.stats.last_error_kind = error.kind
@@ -323,5 +357,32 @@ class Source:
                 # the user (reauth / reconfigure restarts the source).
                 self._stop.wait()
                 break
+            if self._wait_to_retry(backoff, error):
+                # Back from an outage: retry at once, and briskly while it boots.
+                self.stats.early_retries += 1
+                backoff = self.config.backoff_min
+            else:
+                backoff = min(backoff * 2, self.config.backoff_max)
+
+    def _wait_to_retry(self, backoff: float, error: SourceError) -> bool:
+        """Wait `backoff` seconds, knocking on the camera's port meanwhile.
+
+        True when the port was closed or silent and then accepted: the camera is back
+        and the full connect is tried at once. A port that accepts all along (the camera
+        is up but failing) never shortens the wait, so the backoff still protects it.
+        """
+        target = probe_target(self.config.url)
+        if target is None:  # wrapped HA cameras polled through HA: no port to knock on
             self._stop.wait(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX)
+            return False
+        interval = self.config.probe_interval
+        seen_down = error.kind is ErrorKind.CONNECTION_REFUSED
+        deadline = time.monotonic() + backoff
+        while True:
+            reach = knock(*target, timeout=min(interval, 1.0))
+            if reach is Reach.OPEN and seen_down:
+                return True
+            seen_down = seen_down or reach is not Reach.OPEN
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._stop.wait(min(interval, remaining)):
+                return False

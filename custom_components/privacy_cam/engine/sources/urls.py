@@ -122,3 +122,82 @@ def normalise_url(url: str) -> str:
         )
     )
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def shown_url(url: str) -> str:
+    """A URL fit to show back in a form: no userinfo at all, secret query values
+    replaced by REDACTED (`restore_redacted` puts them back when the form returns)."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return _USERINFO_RE.sub(r"\g<scheme>", url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    query = urlencode(
+        [
+            (key, REDACTED if key.lower() in SECRET_QUERY_KEYS else value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="*",
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def restore_redacted(url: str, *originals: str | None) -> str:
+    """Put back the secret query values `shown_url` hid, each from the first of
+    `originals` (URLs typed or stored before) that has it."""
+    if REDACTED not in url:
+        return url
+    secrets: dict[str, str] = {}
+    try:
+        parts = urlsplit(url)
+        for original in reversed([o for o in originals if o]):
+            secrets |= dict(parse_qsl(urlsplit(original).query, keep_blank_values=True))
+    except ValueError:
+        return url
+    query = urlencode(
+        [
+            (key, secrets.get(key, value) if value == REDACTED else value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="*",
+    )
+    return urlunsplit(parts._replace(query=query))
+
+
+CHANNEL_QUERY_KEYS = ("channel", "chn", "ch", "camera", "cam")
+_CHANNEL_PATH_RE = re.compile(r"/channels?/(\d+)", re.IGNORECASE)
+MAX_NAME_PATH = 40
+
+
+def camera_name(url: str) -> str:
+    """A name a person can tell apart from the camera's other streams and channels:
+    host (and port when not the default), then the channel or the path.
+
+    "192.168.1.20 channel 2" (Dahua ?channel=2, Hikvision /Streaming/Channels/201),
+    "192.168.1.20 /stream2", or the host alone for a bare address. No query values other
+    than a channel number, and never credentials.
+    """
+    bare, _, _ = split_credentials(url)
+    parts = urlsplit(bare)
+    host = parts.hostname or bare
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if parts.port not in (None, DEFAULT_PORTS.get(parts.scheme.lower())):
+        host = f"{host}:{parts.port}"
+    for key, value in parse_qsl(parts.query):
+        if key.lower() in CHANNEL_QUERY_KEYS and value.isdigit():
+            return f"{host} channel {int(value)}"
+    if match := _CHANNEL_PATH_RE.search(parts.path):
+        number = int(match.group(1))
+        if number >= 100:  # Hikvision: channel * 100 + stream (101 main, 102 sub)
+            channel, stream = divmod(number, 100)
+            return f"{host} channel {channel}" + (f" stream {stream}" if stream > 1 else "")
+        return f"{host} channel {number}"
+    path = unquote(parts.path).rstrip("/")
+    if not path:
+        return host
+    if len(path) > MAX_NAME_PATH:
+        path = "…" + path[-(MAX_NAME_PATH - 1) :]
+    return f"{host} {path}"
