@@ -37,7 +37,9 @@ async def test_false_alarm_action_reports_the_alarm_clip_locally(hass: HomeAssis
     hass.bus.async_listen("test_notified", notified.append)
     entry = await setup_demo(hass, {"cooldown": 1, "preroll": 1, "postroll": 1})
     blueprint = Blueprint(
-        load_yaml_dict(BLUEPRINT), expected_domain="automation", schema=AUTOMATION_BLUEPRINT_SCHEMA
+        await hass.async_add_executor_job(load_yaml_dict, BLUEPRINT),
+        expected_domain="automation",
+        schema=AUTOMATION_BLUEPRINT_SCHEMA,
     )
     config = BlueprintInputs(
         blueprint,
@@ -67,5 +69,5 @@ async def test_false_alarm_action_reports_the_alarm_clip_locally(hass: HomeAssis
     assert not store.get(clip_id).false_alarm  # type: ignore[union-attr]
     hass.bus.async_fire("mobile_app_notification_action", {"action": action})
     await wait_for(lambda: store.get(clip_id).false_alarm, 25)  # type: ignore[union-attr]
-    assert entry.runtime_data.runtime.learning.regions  # learned locally
+    assert entry.runtime_data.runtime.learning.taught(clip_id)  # learned locally
     await hass.config_entries.async_unload(entry.entry_id)

@@ -24,6 +24,8 @@ PAGE_SIZE = 50
 PENDING = "awaiting-consent"
 PENDING_TITLE = "Reports awaiting your consent"
 PENDING_STATUSES = (ReportStatus.PREPARED, ReportStatus.FAILED)
+SHARED = "shared-reports"
+SHARED_TITLE = "Reports you shared"
 
 
 async def async_get_media_source(hass: HomeAssistant) -> PrivacyCamMediaSource:
@@ -44,7 +46,7 @@ class PrivacyCamMediaSource(MediaSource):
         kind, _, clip_id = (item.identifier or "").partition("/")
         if kind == "report":
             return await self._async_resolve_report(clip_id)
-        if kind != "clip" or not CLIP_ID_RE.match(clip_id) or shared.store.get(clip_id) is None:
+        if kind != "clip" or not CLIP_ID_RE.fullmatch(clip_id) or shared.store.get(clip_id) is None:
             raise Unresolvable(
                 translation_domain=DOMAIN,
                 translation_key="clip_not_found",
@@ -57,7 +59,7 @@ class PrivacyCamMediaSource(MediaSource):
         sharing = self.hass.data.get(DATA_SHARING)
         if (
             sharing is None
-            or not REPORT_ID_RE.match(report_id)
+            or not REPORT_ID_RE.fullmatch(report_id)
             or not await self.hass.async_add_executor_job(sharing.reports.has_package, report_id)
         ):
             raise Unresolvable(
@@ -74,11 +76,13 @@ class PrivacyCamMediaSource(MediaSource):
             return self._root(shared)
         if parts == [PENDING]:
             return self._pending(shared)
+        if parts == [SHARED]:
+            return self._shared(shared)
         if parts[0] == "clip" and len(parts) == 2:
-            clip = shared.store.get(parts[1]) if CLIP_ID_RE.match(parts[1]) else None
+            clip = shared.store.get(parts[1]) if CLIP_ID_RE.fullmatch(parts[1]) else None
             if clip is not None:
                 return self._clip(shared, clip)
-        elif CAMERA_RE.match(parts[0]):
+        elif CAMERA_RE.fullmatch(parts[0]):
             if len(parts) == 1:
                 return self._camera(shared, parts[0])
             page = parts[2] if len(parts) == 3 else "1"
@@ -118,6 +122,8 @@ class PrivacyCamMediaSource(MediaSource):
     def _root(self, shared: SharedStore) -> BrowseMediaSource:
         cameras = sorted({c.camera for c in shared.store.clips()} | set(shared.cameras))
         children = [self._folder(camera, self._title(shared, camera), []) for camera in cameras]
+        if self._reports(ReportStatus.SHARED):
+            children.insert(0, self._folder(SHARED, SHARED_TITLE, [], child_class=MediaClass.VIDEO))
         if self._pending_reports():
             children.insert(
                 0, self._folder(PENDING, PENDING_TITLE, [], child_class=MediaClass.VIDEO)
@@ -126,10 +132,25 @@ class PrivacyCamMediaSource(MediaSource):
 
     def _pending_reports(self) -> list[Report]:
         """Prepared packages that wait for a decision (the exact bytes consent would send)."""
+        return self._reports(*PENDING_STATUSES)
+
+    def _reports(self, *statuses: ReportStatus) -> list[Report]:
         sharing = self.hass.data.get(DATA_SHARING)
         if sharing is None:
             return []
-        return [r for r in sharing.reports.all() if r.status in PENDING_STATUSES]
+        return [r for r in sharing.reports.all() if r.status in statuses]
+
+    def _shared(self, shared: SharedStore) -> BrowseMediaSource:
+        """What left this box and has not been withdrawn (withdraw in the destination's
+        Configure dialog)."""
+        children = []
+        for report in reversed(self._reports(ReportStatus.SHARED)):
+            entry = self.hass.config_entries.async_get_entry(report.destination_id)
+            recipient = entry.title if entry else "?"
+            when = shared.store.local(report.created).strftime("%Y-%m-%d %H:%M")
+            camera = self._title(shared, report.camera)
+            children.append(_video(f"report/{report.id}", f"To {recipient} · {camera} · {when}"))
+        return self._folder(SHARED, SHARED_TITLE, children, child_class=MediaClass.VIDEO)
 
     def _pending(self, shared: SharedStore) -> BrowseMediaSource:
         children = []

@@ -1,4 +1,11 @@
-"""Services: clips (record, list, delete, keep), false alarms, and consented sharing."""
+"""Services: clips (record, list, delete, keep), false alarms, withdrawal and the audit log.
+
+Consent has no service: it is given only in the consent dialog (repairs.py).
+Services that change detection or destroy evidence are admin services (HA's own
+`async_register_admin_service`): a call by a non-admin user is refused. Calls with
+no user (automations and scripts, which only admins can write, such as the
+notification blueprint's "False alarm" action) are allowed.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,10 @@ from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, Supp
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.service import async_register_platform_entity_service
+from homeassistant.helpers.service import (
+    async_register_admin_service,
+    async_register_platform_entity_service,
+)
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_KIND, DOMAIN, KIND_DESTINATION
@@ -37,15 +47,11 @@ SERVICE_DELETE_CLIP = "delete_clip"
 SERVICE_KEEP_CLIP = "keep_clip"
 SERVICE_REPORT_FALSE_ALARM = "report_false_alarm"
 SERVICE_RESET_LEARNING = "reset_learning"
-SERVICE_CONSENT = "consent_to_share"
 SERVICE_WITHDRAW = "withdraw_consent"
 SERVICE_AUDIT_LOG = "get_audit_log"
 ATTR_SHARE_WITH = "share_with"
 ATTR_BLUR_OUTSIDE = "blur_outside_motion"
 ATTR_REPORT_ID = "report_id"
-ATTR_PAYLOAD_SHA256 = "payload_sha256"
-ATTR_CONSENT_SHA256 = "consent_text_sha256"
-ATTR_AGREE = "agree"
 
 RECORD_SCHEMA: dict[str | vol.Marker, Any] = {
     vol.Optional(ATTR_DURATION, default=30): vol.All(vol.Coerce(int), vol.Range(min=1, max=300))
@@ -64,14 +70,6 @@ REPORT_SCHEMA = vol.Schema(
         vol.Required(ATTR_CLIP_ID): cv.string,
         vol.Optional(ATTR_SHARE_WITH): cv.string,
         vol.Optional(ATTR_BLUR_OUTSIDE, default=True): cv.boolean,
-    }
-)
-CONSENT_SCHEMA = vol.Schema(
-    {
-        vol.Required(ATTR_REPORT_ID): cv.string,
-        vol.Required(ATTR_PAYLOAD_SHA256): cv.string,
-        vol.Required(ATTR_CONSENT_SHA256): cv.string,
-        vol.Required(ATTR_AGREE): cv.boolean,
     }
 )
 WITHDRAW_SCHEMA = vol.Schema({vol.Required(ATTR_REPORT_ID): cv.string})
@@ -99,38 +97,40 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=LIST_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
-    hass.services.async_register(
-        DOMAIN, SERVICE_DELETE_CLIP, _async_delete_clip, schema=CLIP_SCHEMA
+    async_register_admin_service(
+        hass, DOMAIN, SERVICE_DELETE_CLIP, _async_delete_clip, schema=CLIP_SCHEMA
     )
-    hass.services.async_register(DOMAIN, SERVICE_KEEP_CLIP, _async_keep_clip, schema=KEEP_SCHEMA)
-    hass.services.async_register(
+    async_register_admin_service(
+        hass, DOMAIN, SERVICE_KEEP_CLIP, _async_keep_clip, schema=KEEP_SCHEMA
+    )
+    async_register_admin_service(
+        hass,
         DOMAIN,
         SERVICE_REPORT_FALSE_ALARM,
         _async_report_false_alarm,
         schema=REPORT_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_CONSENT,
-        _async_consent,
-        schema=CONSENT_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-    hass.services.async_register(
+    async_register_admin_service(
+        hass,
         DOMAIN,
         SERVICE_WITHDRAW,
         _async_withdraw,
         schema=WITHDRAW_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
-    hass.services.async_register(
-        DOMAIN, SERVICE_AUDIT_LOG, _async_audit_log, supports_response=SupportsResponse.ONLY
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        SERVICE_AUDIT_LOG,
+        _async_audit_log,
+        schema=vol.Schema({}),
+        supports_response=SupportsResponse.ONLY,
     )
     # Not an entity service: HA skips unavailable entities there, and learning must be
     # resettable while a camera is down or still connecting.
-    hass.services.async_register(
-        DOMAIN, SERVICE_RESET_LEARNING, _async_reset_learning, schema=RESET_SCHEMA
+    async_register_admin_service(
+        hass, DOMAIN, SERVICE_RESET_LEARNING, _async_reset_learning, schema=RESET_SCHEMA
     )
 
 
@@ -190,15 +190,20 @@ def _timestamp(moment: datetime) -> float:
 
 
 async def _async_clip(call: ServiceCall) -> tuple[Any, str]:
-    shared = await async_get_store(call.hass)
     clip_id = call.data[ATTR_CLIP_ID]
-    if not CLIP_ID_RE.match(clip_id) or shared.store.get(clip_id) is None:
+    return await _async_store_with(call.hass, clip_id), clip_id
+
+
+async def _async_store_with(hass: HomeAssistant, clip_id: str) -> Any:
+    shared = await async_get_store(hass)
+    # fullmatch: "<id>\n" is not an ID ($ would match before a trailing newline).
+    if not CLIP_ID_RE.fullmatch(clip_id) or shared.store.get(clip_id) is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="clip_not_found",
             translation_placeholders={"clip_id": clip_id},
         )
-    return shared, clip_id
+    return shared
 
 
 async def _async_delete_clip(call: ServiceCall) -> None:
@@ -215,44 +220,41 @@ async def _async_keep_clip(call: ServiceCall) -> None:
 
 async def _async_report_false_alarm(call: ServiceCall) -> ServiceResponse:
     """Mark the clip and learn on this box; with `share_with`, also prepare (never
-    send) a package for that destination and return what consent would cover."""
-    shared, clip_id = await _async_clip(call)
+    send) a package for that destination: the owner decides in Settings > Repairs."""
+    return await async_report_false_alarm(
+        call.hass,
+        call.data[ATTR_CLIP_ID],
+        call.data.get(ATTR_SHARE_WITH),
+        call.data[ATTR_BLUR_OUTSIDE],
+    )
+
+
+async def async_report_false_alarm(
+    hass: HomeAssistant, clip_id: str, share_with: str | None, blur_outside: bool
+) -> ServiceResponse:
+    """The service, and the share destination's "share a clip" dialog."""
+    shared = await _async_store_with(hass, clip_id)
     clip = shared.store.get(clip_id)
     assert clip is not None
     sharing = None
-    if ATTR_SHARE_WITH in call.data:
+    if share_with is not None:
         # Checked before anything changes: a bad destination must not half-report.
-        usable_destination(call.hass, call.data[ATTR_SHARE_WITH])
-        sharing = await async_get_sharing(call.hass)
-    runtime = _runtime_for_slug(call.hass, clip.camera)
+        usable_destination(hass, share_with)
+        sharing = await async_get_sharing(hass)
+    runtime = _runtime_for_slug(hass, clip.camera)
     if runtime is None:
         # The camera is gone or not loaded: still mark the clip, nothing to learn into.
-        await call.hass.async_add_executor_job(
-            lambda: shared.store.update(clip_id, false_alarm=True)
-        )
+        await hass.async_add_executor_job(lambda: shared.store.update(clip_id, false_alarm=True))
     else:
         await runtime.async_report_false_alarm(clip)
-    if sharing is None:
+    if sharing is None or share_with is None:
         return None
-    return await sharing.async_prepare(
-        shared, clip, call.data[ATTR_SHARE_WITH], call.data[ATTR_BLUR_OUTSIDE]
-    )
-
-
-async def _async_consent(call: ServiceCall) -> ServiceResponse:
-    sharing = await async_get_sharing(call.hass)
-    return await sharing.async_consent(
-        call.context,
-        call.data[ATTR_REPORT_ID],
-        call.data[ATTR_PAYLOAD_SHA256],
-        call.data[ATTR_CONSENT_SHA256],
-        call.data[ATTR_AGREE],
-    )
+    return await sharing.async_prepare(shared, clip, share_with, blur_outside)
 
 
 async def _async_withdraw(call: ServiceCall) -> ServiceResponse:
     sharing = await async_get_sharing(call.hass)
-    return await sharing.async_withdraw(call.context, call.data[ATTR_REPORT_ID])
+    return await sharing.async_withdraw(call.data[ATTR_REPORT_ID], call.context.user_id)
 
 
 async def _async_audit_log(call: ServiceCall) -> ServiceResponse:

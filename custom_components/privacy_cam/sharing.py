@@ -1,15 +1,20 @@
-"""Sharing a false alarm: prepare, consent, send, withdraw, expire; all audited.
+"""Sharing a false alarm: prepare, consent, send, withdraw, discard, expire; all audited.
 
 Nothing here runs until the owner first asks for a share (a fresh install
-creates no files and opens no connection). Every rule from the product brief
-that can be checked by code is checked on the consent call itself, so no other
-path can send a package.
+creates no files and opens no connection). Consent is given only in the consent
+dialog (a fixable repair issue, admin-only in HA; see repairs.py): every rule
+from the product brief that code can check is checked on that one path.
+
+Decisions are serialised per report (a double-clicked consent sends once; a
+withdrawal never interleaves with its own send) but never across reports: a slow
+recipient holds nothing but its own report, and every send has one deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import logging
 import time
@@ -19,13 +24,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Concatenate
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+    ConfigEntryState,
+)
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_call_later
-from homeassistant.helpers.script import script_stack_cv
+from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 
 from .const import (
@@ -46,22 +57,26 @@ from .engine.sharing.destinations import (
     CONSENT_TEXT_VERSION,
     Consent,
     Destination,
+    DestinationKind,
     coarse_time,
     consent_text,
     pseudonym,
-    sha256_file,
+    target_fingerprint,
+    target_label,
 )
 from .engine.sharing.faces import FaceFinder, load_face_finder
 from .engine.sharing.package import Package, PackageError, Redaction, build_package
 from .engine.sharing.reports import Report, ReportStatus, ReportStore, new_report_id
-from .share_destination import destination_from_data
+from .share_destination import destination_from_data, folder_problem_for
 from .storage import DATA_STORE, SharedStore
 
 _LOGGER = logging.getLogger(__name__)
 
 AUDIT_ISSUE = "audit_log_tampered"
+CONSENT_ISSUE = "consent_request"  # translation key; one issue per pending report
 REPORT_FORMAT = "privacy_cam.report.v1"
 REPORT_URL = "/api/privacy_cam/report/{report_id}.mp4"
+ANCHOR_KEY = f"{DOMAIN}.audit_anchor"
 
 
 def report_url(report_id: str) -> str:
@@ -72,22 +87,28 @@ def report_media_id(report_id: str) -> str:
     return f"media-source://{DOMAIN}/report/{report_id}"
 
 
+def consent_issue_id(report_id: str) -> str:
+    return f"consent_{report_id}"
+
+
 def _refuse(key: str, **placeholders: str) -> ServiceValidationError:
     return ServiceValidationError(
         translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
     )
 
 
-def _one_at_a_time[**P, R](
-    method: Callable[Concatenate[Sharing, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[Sharing, P], Coroutine[Any, Any, R]]:
-    """One decision at a time: a double-clicked consent must not send twice, and a
-    withdrawal or expiry must not interleave with a send in flight."""
+def _per_report[**P, R](
+    method: Callable[Concatenate[Sharing, str, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[Sharing, str, P], Coroutine[Any, Any, R]]:
+    """One decision at a time per report: a double-clicked consent must not send twice,
+    and a withdrawal or expiry must not interleave with that report's send. Other
+    reports never wait."""
 
     @functools.wraps(method)
-    async def serialised(self: Sharing, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        async with self._lock:
-            return await method(self, *args, **kwargs)
+    async def serialised(self: Sharing, report_id: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        lock = self._locks.setdefault(report_id, asyncio.Lock())
+        async with lock:
+            return await method(self, report_id, *args, **kwargs)
 
     return serialised
 
@@ -98,9 +119,11 @@ class Sharing:
     audit: AuditLog
     reports: ReportStore
     secret: bytes
+    anchor: Store[dict[str, Any]] | None = None
     _timers: dict[str, CALLBACK_TYPE] = field(default_factory=dict)
     _face_finder: tuple[FaceFinder | None] | None = None
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _unsubscribe: list[CALLBACK_TYPE] = field(default_factory=list)
 
     # Destinations and cameras ----------------------------------------------------
 
@@ -122,7 +145,8 @@ class Sharing:
     async def async_prepare(
         self, shared: SharedStore, clip: Clip, destination_id: str, blur_outside: bool
     ) -> dict[str, Any]:
-        """Build the package locally and describe it; nothing is sent."""
+        """Build the package locally, describe it and ask the owner (repair issue);
+        nothing is sent."""
         destination = self.destination(destination_id)
         try:
             camera_entry = self._camera_entry(shared, clip.camera)
@@ -166,6 +190,8 @@ class Sharing:
             consent_text=consent.text,
             consent_sha256=consent.sha256,
             details=details,
+            target_kind=destination.kind.value,
+            target=destination.target,
         )
         await self.hass.async_add_executor_job(self._save_prepared, report, destination)
         await self.hass.async_add_executor_job(
@@ -178,12 +204,15 @@ class Sharing:
             destination=destination.id,
             recipient=destination.recipient,
             purpose=destination.purpose,
+            target=destination.target_label,
+            target_fingerprint=target_fingerprint(destination.target),
             payload_sha256=package.sha256,
             consent_text_version=CONSENT_TEXT_VERSION,
             consent_text_sha256=consent.sha256,
             expires=report.expires,
         )
         self._schedule_expiry(report)
+        self._raise_consent_issue(report, destination)
         return {
             "report_id": report_id,
             "payload_sha256": package.sha256,
@@ -197,6 +226,7 @@ class Sharing:
             "consent_text": consent.text,
             "consent_text_sha256": consent.sha256,
             "expires": _iso(report.expires),
+            "consent": "Settings > Repairs",
         }
 
     def _build(
@@ -214,40 +244,66 @@ class Sharing:
         self.reports.save(report)
         self.reports.report_path(report.id).write_bytes(_report_json(report, destination))
 
-    # Consent and send ------------------------------------------------------------------
+    @callback
+    def _raise_consent_issue(self, report: Report, destination: Destination) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            consent_issue_id(report.id),
+            is_fixable=True,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=CONSENT_ISSUE,
+            translation_placeholders={"recipient": destination.recipient, "report_id": report.id},
+            data={"report_id": report.id},
+        )
 
-    @_one_at_a_time
+    @callback
+    def _clear_consent_issue(self, report_id: str) -> None:
+        ir.async_delete_issue(self.hass, DOMAIN, consent_issue_id(report_id))
+
+    # The consent dialog --------------------------------------------------------------
+
+    def pending_consent(self, report_id: str) -> tuple[Report, Destination, Consent]:
+        """What the dialog shows: the report, its destination and the consent text as
+        it reads now. Refused if it can no longer be consented to."""
+        report = self._report(report_id)
+        destination = self._check_report(report)
+        return report, destination, self._current_consent(report, destination)
+
+    def _current_consent(self, report: Report, destination: Destination) -> Consent:
+        # Rebuilt from the destination as it is now: a changed declaration voids it.
+        current = _consent(report.id, report.payload_sha256, report.details, destination)
+        if current.sha256 != report.consent_sha256 or destination.target != report.target:
+            raise _refuse("consent_text_mismatch")
+        return current
+
+    @_per_report
     async def async_consent(
-        self,
-        context: Context,
-        report_id: str,
-        payload_sha256: str,
-        consent_sha256: str,
-        agree: bool,
+        self, report_id: str, user_id: str | None, shown_consent_sha256: str
     ) -> dict[str, Any]:
+        """The owner chose "share" in the dialog that displayed this consent text."""
         report = self._report(report_id)
         try:
-            user_id = await self._async_consenting_user(context)
-            if agree is not True:
-                raise _refuse("consent_not_given")
+            await self._async_check_admin(user_id)
             destination = self._check_report(report)
-            # Rebuilt from the destination as it is now: a changed declaration voids it.
-            current = _consent(report.id, report.payload_sha256, report.details, destination)
-            if consent_sha256 != current.sha256 or current.sha256 != report.consent_sha256:
+            current = self._current_consent(report, destination)
+            if shown_consent_sha256 != current.sha256:
                 raise _refuse("consent_text_mismatch")
+            problem = await self._async_target_problem(destination)
+            if problem is not None:
+                raise _refuse(problem)
             clip, report_json = await self.hass.async_add_executor_job(
                 self._read_package, report, destination
             )
-            if payload_sha256 != report.payload_sha256 or clip is None:
+            if clip is None:
                 raise _refuse("payload_mismatch")
         except ServiceValidationError as err:
             await self._async_log(
-                "consent_refused",
-                report_id=report.id,
-                reason=err.translation_key,
-                user_id=context.user_id,
+                "consent_refused", report_id=report.id, reason=err.translation_key, user_id=user_id
             )
             raise
+        label = destination.target_label
         await self._async_log(
             "consent",
             report_id=report.id,
@@ -258,18 +314,29 @@ class Sharing:
             destination=destination.id,
             recipient=destination.recipient,
             purpose=destination.purpose,
+            target=label,
+            target_fingerprint=target_fingerprint(destination.target),
         )
+        # Remembered before the first byte leaves: if the send dies halfway, the
+        # recipient may still have the clip, and withdrawal must reach it.
+        attempt = {"kind": destination.kind.value, "target": destination.target}
+        if attempt not in report.sent_to:
+            report.sent_to.append(attempt)
+        await self.hass.async_add_executor_job(self.reports.save, report)
         outcome = await self.hass.async_add_executor_job(
-            senders.send, destination, report.id, report_json, clip
+            senders.send, destination.kind, destination.target, report.id, report_json, clip
         )
         report.events.append({"send": outcome.as_dict(), "time": time.time()})
         if outcome.ok:
             report.status = ReportStatus.SHARED
             self._cancel_expiry(report.id)
-            await self._async_log("send", report_id=report.id, **outcome.as_dict())
+            self._clear_consent_issue(report.id)
+            await self._async_log("send", report_id=report.id, target=label, **outcome.as_dict())
         else:
             report.status = ReportStatus.FAILED
-            await self._async_log("failure", step="send", report_id=report.id, **outcome.as_dict())
+            await self._async_log(
+                "failure", step="send", report_id=report.id, target=label, **outcome.as_dict()
+            )
         await self.hass.async_add_executor_job(self.reports.save, report)
         if not outcome.ok:
             raise HomeAssistantError(
@@ -283,18 +350,24 @@ class Sharing:
             "delivery": outcome.as_dict(),
         }
 
-    async def _async_consenting_user(self, context: Context) -> str:
-        """Rule 2: one person, now. Automations and scripts run inside a script run
-        (or a context derived from a trigger); scheduled calls have no user at all."""
-        if script_stack_cv.get() or context.parent_id is not None or context.user_id is None:
+    async def _async_check_admin(self, user_id: str | None) -> str:
+        """Rule 2: one person, an admin, now (the dialog runs in their request)."""
+        if user_id is None:
             raise _refuse("consent_needs_person")
-        user = await self.hass.auth.async_get_user(context.user_id)
+        user = await self.hass.auth.async_get_user(user_id)
         if user is None or not user.is_active or user.system_generated or not user.is_admin:
             raise _refuse("consent_needs_admin")
         return user.id
 
+    async def _async_target_problem(self, destination: Destination) -> str | None:
+        """A folder is checked again right before writing: a symlink made since it was
+        saved must not lead into a published folder."""
+        if destination.kind is not DestinationKind.FOLDER:
+            return None
+        return await folder_problem_for(self.hass, destination.target)
+
     def _check_report(self, report: Report) -> Destination:
-        if report.status not in (ReportStatus.PREPARED, ReportStatus.FAILED):
+        if not report.pending:
             raise _refuse("report_not_pending", report_id=report.id, status=report.status.value)
         if time.time() >= report.expires:
             raise _refuse("report_expired", report_id=report.id)
@@ -305,69 +378,135 @@ class Sharing:
         return destination
 
     def _read_package(self, report: Report, destination: Destination) -> tuple[bytes | None, bytes]:
-        """The package as it is on disk now: None if it no longer hashes as consented."""
-        path = self.reports.clip_path(report.id)
+        """The package read ONCE: these bytes are hashed and, if they match what was
+        previewed, these same bytes are sent. None if they do not match."""
         try:
-            if sha256_file(path) != report.payload_sha256:
-                return None, b""
-            clip = path.read_bytes()
+            clip = self.reports.clip_path(report.id).read_bytes()
         except FileNotFoundError:
+            return None, b""
+        if hashlib.sha256(clip).hexdigest() != report.payload_sha256:
             return None, b""
         # Sent as generated from the report, not read back from disk.
         return clip, _report_json(report, destination)
 
-    # Withdraw and expire -----------------------------------------------------------------
+    # Withdraw, discard, void and expire ----------------------------------------------------
 
-    @_one_at_a_time
-    async def async_withdraw(self, context: Context, report_id: str) -> dict[str, Any]:
+    @_per_report
+    async def async_withdraw(self, report_id: str, user_id: str | None) -> dict[str, Any]:
+        """Delete the local copy and ask every place the clip may have reached (as
+        recorded when it was sent, whatever the destination says now) to delete it."""
         report = self._report(report_id)
         previous = report.status
-        request: senders.Outcome | None = None
-        if previous is ReportStatus.SHARED or (
-            previous is ReportStatus.WITHDRAWN and _last_deletion_failed(report)
-        ):
-            try:
-                destination = self.destination(report.destination_id)
-            except ServiceValidationError:
-                request = senders.Outcome(False, None, "destination removed")
-            else:
-                request = await self.hass.async_add_executor_job(
-                    senders.withdraw, destination, report.id
-                )
+        if previous in (ReportStatus.PREPARED, ReportStatus.FAILED) and not report.sent_to:
+            return await self._async_close(report, ReportStatus.WITHDRAWN, "withdraw", user_id)
+        requests = await self._async_ask_deletion(report)
         deleted = await self.hass.async_add_executor_job(self.reports.delete_package, report.id)
         report.status = ReportStatus.WITHDRAWN
-        if request is not None:
-            report.events.append({"deletion_request": request.as_dict(), "time": time.time()})
         await self.hass.async_add_executor_job(self.reports.save, report)
         self._cancel_expiry(report.id)
+        self._clear_consent_issue(report.id)
         await self._async_release_clip(report)
         await self._async_log(
-            "withdraw", report_id=report.id, user_id=context.user_id, previous=previous.value
+            "withdraw", report_id=report.id, user_id=user_id, previous=previous.value
         )
         if deleted:
             await self._async_log("delete", report_id=report.id, what="local package")
-        if request is not None:
+        for target, request in requests:
             action = "deletion_request" if request.ok else "failure"
-            await self._async_log(action, report_id=report.id, step="withdraw", **request.as_dict())
+            await self._async_log(
+                action, report_id=report.id, step="withdraw", target=target, **request.as_dict()
+            )
+        outcomes = [request.as_dict() for _, request in requests]
+        failed = [o for o in outcomes if not o["ok"]]
         return {
             "report_id": report.id,
             "status": report.status.value,
             "local_copy_deleted": deleted or not self.reports.has_package(report.id),
-            "deletion_request": None if request is None else request.as_dict(),
+            "deletion_request": _first(failed or outcomes),
+            "deletion_requests": outcomes,
         }
 
-    @_one_at_a_time
+    async def _async_ask_deletion(self, report: Report) -> list[tuple[str, senders.Outcome]]:
+        """Each recorded target whose deletion is not confirmed yet is asked (again)."""
+        confirmed = {
+            e.get("target_fingerprint")
+            for e in report.events
+            if e.get("deletion_request", {}).get("ok")
+        }
+        results: list[tuple[str, senders.Outcome]] = []
+        for attempt in report.sent_to:
+            fingerprint = target_fingerprint(attempt["target"])
+            if fingerprint in confirmed:
+                continue
+            kind = DestinationKind(attempt["kind"])
+            outcome = await self.hass.async_add_executor_job(
+                senders.withdraw, kind, attempt["target"], report.id
+            )
+            report.events.append(
+                {
+                    "deletion_request": outcome.as_dict(),
+                    "target_fingerprint": fingerprint,
+                    "time": time.time(),
+                }
+            )
+            results.append((target_label(kind, attempt["target"]), outcome))
+        return results
+
+    @_per_report
+    async def async_discard(self, report_id: str, user_id: str | None) -> dict[str, Any]:
+        """The owner said "don't share": the package is deleted and the clip released."""
+        report = self._report(report_id)
+        if not report.pending:
+            raise _refuse("report_not_pending", report_id=report.id, status=report.status.value)
+        return await self._async_close(report, ReportStatus.DISCARDED, "discard", user_id)
+
+    async def _async_close(
+        self, report: Report, status: ReportStatus, action: str, user_id: str | None, **log: Any
+    ) -> dict[str, Any]:
+        """End a report that was never delivered anywhere."""
+        previous = report.status
+        requests = await self._async_ask_deletion(report) if report.sent_to else []
+        deleted = await self.hass.async_add_executor_job(self.reports.delete_package, report.id)
+        report.status = status
+        await self.hass.async_add_executor_job(self.reports.save, report)
+        self._cancel_expiry(report.id)
+        self._clear_consent_issue(report.id)
+        await self._async_release_clip(report)
+        await self._async_log(
+            action, report_id=report.id, user_id=user_id, previous=previous.value, **log
+        )
+        if deleted:
+            await self._async_log("delete", report_id=report.id, what="local package")
+        for target, request in requests:
+            name = "deletion_request" if request.ok else "failure"
+            await self._async_log(
+                name, report_id=report.id, step=action, target=target, **request.as_dict()
+            )
+        outcomes = [request.as_dict() for _, request in requests]
+        return {
+            "report_id": report.id,
+            "status": report.status.value,
+            "local_copy_deleted": True,
+            "deletion_request": _first(outcomes),
+            "deletion_requests": outcomes,
+        }
+
+    @_per_report
+    async def async_void(self, report_id: str, reason: str) -> None:
+        """The destination changed (or went) before consent: what the owner would
+        consent to no longer describes where the clip goes."""
+        report = self.reports.get(report_id)
+        if report is None or not report.pending:
+            return
+        await self._async_close(report, ReportStatus.VOIDED, "void", None, reason=reason)
+
+    @_per_report
     async def _async_expire(self, report_id: str) -> None:
         report = self.reports.get(report_id)
         self._timers.pop(report_id, None)
-        if report is None or report.status not in (ReportStatus.PREPARED, ReportStatus.FAILED):
+        if report is None or not report.pending:
             return
-        await self.hass.async_add_executor_job(self.reports.delete_package, report.id)
-        report.status = ReportStatus.EXPIRED
-        await self.hass.async_add_executor_job(self.reports.save, report)
-        await self._async_release_clip(report)
-        await self._async_log("expire", report_id=report.id)
-        await self._async_log("delete", report_id=report.id, what="local package")
+        await self._async_close(report, ReportStatus.EXPIRED, "expire", None)
 
     async def _async_release_clip(self, report: Report) -> None:
         """The clip goes back under retention once no open report needs it."""
@@ -394,20 +533,72 @@ class Sharing:
             cancel()
 
     @callback
+    def async_resume(self) -> None:
+        """At start-up: timers and consent dialogs of pending reports come back; those
+        that expired while Home Assistant was down expire now (package deleted)."""
+        for report in self.reports.all():
+            if not report.pending:
+                continue
+            self._schedule_expiry(report)
+            if report.expires > time.time():
+                try:
+                    destination = self.destination(report.destination_id)
+                except ServiceValidationError:
+                    # Not loaded (yet): the destination's own set-up raises it then.
+                    continue
+                self._raise_consent_issue(report, destination)
+
+    @callback
+    def async_destination_changed(self, entry: ConfigEntry) -> None:
+        """A destination reloaded: raise dialogs waiting for it, void those whose
+        target (URL or folder) changed; a removed destination voids its reports."""
+        for report in self.reports.all():
+            if not report.pending or report.destination_id != entry.entry_id:
+                continue
+            if entry.state is ConfigEntryState.LOADED:
+                destination = destination_from_data(entry.entry_id, entry.data)
+                if destination.target == report.target:
+                    if report.expires > time.time():
+                        self._raise_consent_issue(report, destination)
+                    continue
+                reason = "destination target changed"
+            elif self.hass.config_entries.async_get_entry(entry.entry_id) is not None:
+                continue
+            else:
+                reason = "destination removed"
+            self.hass.async_create_task(self.async_void(report.id, reason), eager_start=True)
+
+    @callback
     def async_shutdown(self) -> None:
         for cancel in self._timers.values():
             cancel()
         self._timers.clear()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
 
     # Audit -------------------------------------------------------------------------------
 
     async def _async_log(self, action: str, **details: Any) -> None:
-        await self.hass.async_add_executor_job(lambda: self.audit.append(action, **details))
+        entry = await self.hass.async_add_executor_job(lambda: self.audit.append(action, **details))
+        await self._async_save_anchor(entry["seq"], entry["hash"])
+
+    async def _async_save_anchor(self, seq: int, digest: str) -> None:
+        # Outside the log's folder: deleting both log files is noticed at next start.
+        if self.anchor is not None:
+            await self.anchor.async_save({"seq": seq, "hash": digest})
 
     async def async_read_audit(self) -> tuple[list[dict[str, Any]], ChainStatus]:
         entries, status = await self.hass.async_add_executor_job(self.audit.read)
+        status = await self._async_check_anchor(status)
         self.async_update_audit_issue(status)
         return entries, status
+
+    async def _async_check_anchor(self, status: ChainStatus) -> ChainStatus:
+        if self.anchor is None or (saved := await self.anchor.async_load()) is None:
+            return status
+        seq, digest = int(saved.get("seq", 0)), str(saved.get("hash", ""))
+        return await self.hass.async_add_executor_job(self.audit.check_anchor, seq, digest, status)
 
     @callback
     def async_update_audit_issue(self, status: ChainStatus) -> None:
@@ -451,9 +642,8 @@ def usable_destination(hass: HomeAssistant, entry_id: str) -> Destination:
     return destination_from_data(entry.entry_id, entry.data)
 
 
-def _last_deletion_failed(report: Report) -> bool:
-    requests = [e["deletion_request"] for e in report.events if "deletion_request" in e]
-    return bool(requests) and not requests[-1].get("ok")
+def _first(outcomes: list[dict[str, object]]) -> dict[str, object] | None:
+    return outcomes[0] if outcomes else None
 
 
 def _consent(
@@ -503,26 +693,52 @@ async def async_get_sharing(hass: HomeAssistant) -> Sharing:
     root = Path(hass.config.path(AUDIT_FOLDER))
     audit = AuditLog(root / "audit.log")
     reports = ReportStore(root / "reports")
+    anchor: Store[dict[str, Any]] = Store(hass, 1, ANCHOR_KEY)
 
-    def _load() -> tuple[bytes, ChainStatus]:
+    def _load() -> tuple[bytes, dict[str, Any] | None]:
         reports.load()
-        return reports.secret(), audit.verify()
+        return reports.secret(), audit.repair()
 
-    secret, status = await hass.async_add_executor_job(_load)
+    secret, repaired = await hass.async_add_executor_job(_load)
     if (sharing := hass.data.get(DATA_SHARING)) is not None:
         return sharing
-    sharing = hass.data.setdefault(DATA_SHARING, Sharing(hass, audit, reports, secret))
+    sharing = hass.data.setdefault(DATA_SHARING, Sharing(hass, audit, reports, secret, anchor))
+    if repaired is not None:
+        _LOGGER.warning("The sharing audit log was repaired after a crash: %s", repaired["details"])
+    status = await sharing._async_check_anchor(await hass.async_add_executor_job(audit.verify))
+    if status.valid:
+        # The anchor follows the log from here on (also the first time it is used).
+        seq, digest = await hass.async_add_executor_job(audit.last)
+        if seq:
+            await sharing._async_save_anchor(seq, digest)
     sharing.async_update_audit_issue(status)
 
     @callback
     def _async_stop(_event: Event) -> None:
         sharing.async_shutdown()
 
+    @callback
+    def _async_entry_changed(change: ConfigEntryChange, entry: ConfigEntry) -> None:
+        if entry.domain == DOMAIN and entry.data.get(CONF_KIND) == KIND_DESTINATION:
+            sharing.async_destination_changed(entry)
+
     hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop)
-    for report in reports.all():
-        if report.status in (ReportStatus.PREPARED, ReportStatus.FAILED):
-            sharing._schedule_expiry(report)
+    sharing._unsubscribe.append(
+        async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, _async_entry_changed)
+    )
+    sharing.async_resume()
     return sharing
+
+
+async def async_resume_sharing(hass: HomeAssistant) -> None:
+    """At start-up, load sharing if it was ever used (pending reports, a log, or an
+    anchor saying a log existed); a fresh install still creates nothing."""
+    root = Path(hass.config.path(AUDIT_FOLDER))
+    used = await hass.async_add_executor_job(
+        lambda: (root / "reports").is_dir() or (root / "audit.log").exists()
+    )
+    if used or await Store[dict[str, Any]](hass, 1, ANCHOR_KEY).async_load() is not None:
+        await async_get_sharing(hass)
 
 
 def existing_sharing(hass: HomeAssistant) -> Sharing | None:

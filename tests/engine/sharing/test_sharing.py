@@ -3,8 +3,14 @@ text, report store, packages (minimised + redacted) and delivery to real recipie
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +27,7 @@ from custom_components.privacy_cam.engine.sharing.destinations import (
     DestinationKind,
     coarse_time,
     consent_text,
+    folder_problem,
     pseudonym,
     sha256_file,
     validate_webhook_url,
@@ -43,6 +50,46 @@ from custom_components.privacy_cam.engine.sharing.reports import (
 from ...peers.webhook import webhook_server
 
 DATA = Path(__file__).parents[2] / "data"
+
+
+@contextmanager
+def slow_server(behaviour: str) -> Iterator[str]:
+    """A recipient on 127.0.0.1 that reads the request and then never answers
+    ("silent") or answers one byte a second ("trickle")."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(0.2)
+                answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+                while not stop.is_set():
+                    with contextlib.suppress(OSError):
+                        conn.recv(65536)
+                    if behaviour == "trickle" and answer:
+                        try:
+                            conn.send(answer[:1])
+                        except OSError:
+                            break
+                        answer = answer[1:] if len(answer) > 5 else answer
+                        stop.wait(0.8)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
 
 
 def _destination(kind: DestinationKind = DestinationKind.WEBHOOK, target: str = "") -> Destination:
@@ -173,10 +220,11 @@ def test_pseudonym_time_and_consent_text() -> None:
         "30 days",
         "privacy@acme.example",
         "ab" * 32,
-        "withdraw_consent",
+        "choose Withdraw",
         "7.2 s",
         "between 15:00 and 16:00 UTC on 2025-11-25",
-        "Consent text version 1.",
+        "Consent text version 2.",
+        "It goes to the web address https://reviewer.example/hook.",
     ):
         assert needed in consent.text
     # Any change in what is declared changes the hash consent refers to.
@@ -185,7 +233,23 @@ def test_pseudonym_time_and_consent_text() -> None:
     assert "no person will watch" in other.text and other.sha256 != consent.sha256
     # Declarations read as sentences whether or not the owner typed the full stop.
     assert "The recipient keeps it: 30 days." in consent.text
-    assert "privacy@acme.example. Or call" in consent.text
+    assert "privacy@acme.example. Or choose" in consent.text
+    # Where it goes is part of what is agreed: another URL or folder, another hash.
+    moved = replace(destination, target="https://other.example/hook")
+    assert consent_text("r1", "ab" * 32, name, hour, 7.25, "masks", moved).sha256 != (
+        consent.sha256
+    )
+    # A query (often a token) is not shown, but changing it still changes the text.
+    tokened = replace(destination, target="https://reviewer.example/hook?token=s3cret")
+    text = consent_text("r1", "ab" * 32, name, hour, 7.25, "masks", tokened).text
+    assert "s3cret" not in text and "hidden query, fingerprint" in text
+    retokened = replace(destination, target="https://reviewer.example/hook?token=other")
+    assert consent_text("r1", "ab" * 32, name, hour, 7.25, "masks", retokened).text != text
+    folder = replace(destination, kind=DestinationKind.FOLDER, target="/srv/handover")
+    assert (
+        "the folder /srv/handover on this computer"
+        in consent_text("r1", "ab" * 32, name, hour, 7.25, "masks", folder).text
+    )
     vague = consent_text("r1", "", name, "sometime", 1, "", changed)
     assert "recorded around sometime" in vague.text
 
@@ -346,40 +410,140 @@ def test_faces_are_pixelated_where_a_detector_exists(tmp_path: Path) -> None:
 
 
 def test_webhook_gets_exact_bytes_and_the_deletion_request() -> None:
-    clip, report = b"\x00clip bytes\xff" * 1000, b'{"report_id": "r1"}'
+    clip, report = b"\x00clip bytes\xff" * 100000, b'{"report_id": "r1"}'
+    webhook = DestinationKind.WEBHOOK
     with webhook_server() as hook:
-        destination = _destination(target=hook.url)
-        outcome = senders.send(destination, "r1", report, clip)
+        outcome = senders.send(webhook, hook.url, "r1", report, clip)
         assert outcome.ok and outcome.status == 200
         got = hook.received[0]
         assert got.method == "POST" and got.path == "/hook"
         assert got.files["clip"] == ("clip.mp4", "video/mp4", clip)
         assert got.files["report"] == ("report.json", "application/json", report)
-        assert senders.withdraw(destination, "r1").ok
+        assert senders.withdraw(webhook, hook.url, "r1").ok
         assert (hook.received[1].method, hook.received[1].path) == ("DELETE", "/hook/r1")
+        # A URL with a query: the report ID goes into the path, the query stays a query.
+        assert senders.withdraw(webhook, hook.url + "/?token=t1&x=2", "r1").ok
+        assert hook.received[2].path == "/hook/r1?token=t1&x=2"
         hook.status = 503
-        failed = senders.send(destination, "r2", report, clip)
+        failed = senders.send(webhook, hook.url, "r2", report, clip)
         assert not failed.ok and failed.status == 503 and failed.detail == "HTTP 503"
         hook.status = 302  # a redirect is not followed anywhere
-        assert not senders.send(destination, "r3", report, clip).ok
-        assert len(hook.received) == 4
-    unreachable = senders.send(_destination(target=hook.url), "r4", report, clip)
+        assert not senders.send(webhook, hook.url, "r3", report, clip).ok
+        assert len(hook.received) == 5
+    unreachable = senders.send(webhook, hook.url, "r4", report, clip)
     assert not unreachable.ok and unreachable.status is None
     assert "127.0.0.1" not in unreachable.detail
 
 
+def test_deletion_url_keeps_the_query() -> None:
+    assert senders.deletion_url("https://a.example/hook?k=v", "r1") == (
+        "https://a.example/hook/r1?k=v"
+    )
+    assert senders.deletion_url("https://a.example/", "r1") == "https://a.example/r1"
+
+
+@pytest.mark.parametrize("behaviour", ["silent", "trickle"])
+def test_one_deadline_for_a_whole_send(behaviour: str) -> None:
+    """A recipient that never answers, or answers one byte at a time, cannot hold a
+    send past its deadline."""
+    with slow_server(behaviour) as url:
+        started = time.monotonic()
+        outcome = senders.send(DestinationKind.WEBHOOK, url, "r1", b"{}", b"x" * 10, deadline=1.5)
+        took = time.monotonic() - started
+    assert not outcome.ok and outcome.detail == "deadline exceeded"
+    assert 1.4 < took < 4
+
+
 def test_folder_delivery_and_withdrawal(tmp_path: Path) -> None:
-    destination = _destination(DestinationKind.FOLDER, str(tmp_path / "handover"))
+    folder_kind = DestinationKind.FOLDER
+    target = str(tmp_path / "handover")
     (tmp_path / "handover").mkdir()
-    assert senders.send(destination, "r1", b"{}", b"clip").ok
+    assert senders.send(folder_kind, target, "r1", b"{}", b"clip").ok
     assert (tmp_path / "handover" / "r1" / "clip.mp4").read_bytes() == b"clip"
     assert (tmp_path / "handover" / "r1" / "report.json").read_bytes() == b"{}"
-    assert senders.withdraw(destination, "r1").detail == "deleted"
+    assert senders.withdraw(folder_kind, target, "r1").detail == "deleted"
     assert not (tmp_path / "handover" / "r1").exists()
-    assert senders.withdraw(destination, "r1").detail == "already gone"
+    assert senders.withdraw(folder_kind, target, "r1").detail == "already gone"
     (tmp_path / "blocked").write_text("a file, not a folder")
-    blocked = _destination(DestinationKind.FOLDER, str(tmp_path / "blocked"))
-    assert not senders.send(blocked, "r1", b"{}", b"clip").ok
+    assert not senders.send(folder_kind, str(tmp_path / "blocked"), "r1", b"{}", b"clip").ok
+
+
+def test_folder_problem_follows_symlinks(tmp_path: Path) -> None:
+    www, media, allowed = tmp_path / "www", tmp_path / "media", tmp_path / "share"
+    for folder in (www, media, allowed):
+        folder.mkdir()
+    (allowed / "handover").mkdir()
+    (allowed / "sneaky").symlink_to(www)
+    (allowed / "pictures").symlink_to(media)
+    published = [www, media]
+    assert folder_problem(allowed / "handover", published, [allowed, www]) is None
+    assert folder_problem(www, published, [allowed, www]) == "folder_is_published"
+    assert folder_problem(www / "sub", published, [allowed, www]) == "folder_is_published"
+    assert folder_problem(allowed / "sneaky", published, [allowed, www]) == "folder_is_published"
+    assert folder_problem(allowed / "pictures", published, [allowed]) == "folder_is_published"
+    (allowed / "out").symlink_to(tmp_path)
+    assert folder_problem(allowed / "out", published, [allowed]) == "folder_not_allowed"
+    assert folder_problem(Path("/etc"), published, [allowed]) == "folder_not_allowed"
+
+
+def test_audit_chain_survives_line_separators(tmp_path: Path) -> None:
+    """U+2028, U+2029 and U+0085 in a recipient or purpose are text, not line ends."""
+    log = AuditLog(tmp_path / "audit.log")
+    log.append("prepare", recipient="Acme\u2028Review", purpose="a\u2029b\u0085c\x1cd")
+    log.append("consent", recipient="Acme\u2028Review")
+    entries, status = log.read()
+    assert status.valid, status
+    assert entries[0]["details"]["recipient"] == "Acme\u2028Review"
+    assert len(log.path.read_text().split("\n")) == 3
+    # A log written by 0.5.0 (raw separators in the file) still reads as two entries.
+    raw = "\n".join(json.dumps(e, sort_keys=True, ensure_ascii=False) for e in entries) + "\n"
+    assert "\u2028" in raw
+    log.path.write_text(raw)
+    assert log.verify().valid
+
+
+def test_audit_torn_last_line_is_repaired_and_recorded(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.log")
+    log.append("prepare")
+    log.append("consent")
+    assert log.repair() is None  # nothing to do
+    with log.path.open("a") as file:
+        file.write('{"seq": 3, "action": "se')  # crash in the middle of a line
+    assert not log.verify().valid
+    entry = log.repair()
+    assert entry is not None and entry["action"] == "log_repaired"
+    assert entry["details"]["torn_bytes"] == len('{"seq": 3, "action": "se')
+    entries, status = log.read()
+    assert status.valid and [e["action"] for e in entries] == ["prepare", "consent", "log_repaired"]
+    # The line reached the disk but the head did not (crash between the two writes).
+    head = log.head_path.read_text()
+    log.append("send")
+    log.head_path.write_text(head)
+    assert not log.verify().valid
+    moved = log.repair()
+    assert moved is not None and moved["details"]["head_moved"] is True
+    assert log.verify().valid
+    # Removing the last line is still tampering, not a crash.
+    lines = log.path.read_text().split("\n")
+    log.path.write_text("\n".join(lines[:-2]) + "\n")
+    assert log.repair() is None and not log.verify().valid
+
+
+def test_audit_anchor_catches_deleted_or_replaced_logs(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.log")
+    first = log.append("prepare")
+    log.append("consent")
+    seq, digest = log.last()
+    assert seq == 2 and log.check_anchor(seq, digest, log.verify()).valid
+    log.path.unlink()
+    log.head_path.unlink()
+    status = log.verify()
+    assert status.valid  # the two files alone cannot tell
+    assert log.check_anchor(seq, digest, status).problem == "the log was deleted or cut short"
+    log.append("prepare", forged=True)
+    log.append("consent", forged=True)
+    assert log.check_anchor(seq, digest, log.verify()).problem == "the log was replaced"
+    assert log.check_anchor(1, first["hash"], log.verify()).problem == "the log was replaced"
 
 
 def test_audit_log_survives_garbage(tmp_path: Path) -> None:

@@ -5,6 +5,12 @@ its own hash over (seq, time, action, details, prev); a sidecar file holds the
 head (last seq and hash) so removing the last lines is caught as well as
 editing or removing any other line. Appending to a broken chain is still
 possible (the trail must go on) but never makes it valid again.
+
+Lines are written as ASCII JSON (U+2028, U+2029 and U+0085 in a recipient's name
+become escapes) and read by splitting on "\n" only. A crash can leave a torn last
+line: `repair()` removes it and records that it did. Whoever calls this keeps an
+anchor elsewhere (the last seq and hash, in HA's storage) so that deleting both
+files is noticed too (`check_anchor`).
 """
 
 from __future__ import annotations
@@ -63,15 +69,76 @@ class AuditLog:
             }
             entry["hash"] = _entry_hash(entry)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            line = json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n"
+            line = json.dumps(entry, sort_keys=True, ensure_ascii=True) + "\n"
             with self.path.open("a", encoding="utf-8") as file:
                 file.write(line)
                 file.flush()
                 os.fsync(file.fileno())
-            head = self.head_path.with_name(self.head_path.name + ".part")
-            head.write_text(json.dumps({"seq": entry["seq"], "hash": entry["hash"]}))
-            head.replace(self.head_path)
+            self._write_head(entry["seq"], entry["hash"])
             return entry
+
+    def _write_head(self, seq: int, digest: str) -> None:
+        head = self.head_path.with_name(self.head_path.name + ".part")
+        with head.open("w", encoding="utf-8") as file:
+            file.write(json.dumps({"seq": seq, "hash": digest}))
+            file.flush()
+            os.fsync(file.fileno())
+        head.replace(self.head_path)
+        _fsync_dir(self.path.parent)
+
+    def repair(self) -> dict[str, Any] | None:
+        """After a crash: drop a torn last line (written without its newline) and, when
+        the head is exactly one entry behind a last entry that chains, move the head on.
+        Both are recorded in the log itself. None if there was nothing to repair."""
+        with self._lock:
+            try:
+                data = self.path.read_bytes()
+            except FileNotFoundError:
+                return None
+            torn = b""
+            if data and not data.endswith(b"\n"):
+                cut = data.rfind(b"\n") + 1
+                torn, data = data[cut:], data[:cut]
+                with self.path.open("r+b") as file:
+                    file.truncate(len(data))
+                    file.flush()
+                    os.fsync(file.fileno())
+            head_moved = False
+            lines = data.split(b"\n")[:-1]
+            if lines:
+                try:
+                    head = json.loads(self.head_path.read_text())
+                    last = json.loads(lines[-1])
+                    before = json.loads(lines[-2]) if len(lines) > 1 else None
+                except (OSError, ValueError, IndexError):
+                    head = last = before = None
+                if (
+                    isinstance(head, dict)
+                    and isinstance(last, dict)
+                    and head.get("seq") == int(last.get("seq", 0)) - 1
+                    and head.get("hash") == (before or {}).get("hash", GENESIS)
+                    and last.get("prev") == head.get("hash")
+                    and last.get("hash") == _entry_hash(last)
+                ):
+                    # The line reached the disk, the head did not (crash in between).
+                    self._write_head(int(last["seq"]), str(last["hash"]))
+                    head_moved = True
+        if not torn and not head_moved:
+            return None
+        return self.append(
+            "log_repaired", torn_bytes=len(torn), head_moved=head_moved, reason="crash"
+        )
+
+    def check_anchor(self, seq: int, digest: str, status: ChainStatus) -> ChainStatus:
+        """Compare with the last (seq, hash) remembered outside these two files."""
+        if not status.valid or seq <= 0:
+            return status
+        entries, _ = self.read()
+        if len(entries) < seq:
+            return ChainStatus(False, len(entries), "the log was deleted or cut short", seq)
+        if entries[seq - 1].get("hash") != digest:
+            return ChainStatus(False, len(entries), "the log was replaced", seq)
+        return status
 
     def _last(self) -> tuple[int, str]:
         """Chain onto the last line as it stands (even if it was tampered with)."""
@@ -107,7 +174,11 @@ class AuditLog:
         entries: list[dict[str, Any]] = []
         problem: tuple[str, int] | None = None
         prev, seq = GENESIS, 0
-        for number, raw in enumerate(text.splitlines(), start=1):
+        # Only "\n" ends an entry (str.splitlines would also split on U+2028 and kin).
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        for number, raw in enumerate(lines, start=1):
             try:
                 entry = json.loads(raw)
                 if not isinstance(entry, dict):
@@ -135,3 +206,18 @@ class AuditLog:
 
     def verify(self) -> ChainStatus:
         return self.read()[1]
+
+    def last(self) -> tuple[int, str]:
+        with self._lock:
+            return self._last()
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory descriptors
+        return
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

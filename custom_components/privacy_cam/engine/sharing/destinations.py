@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-CONSENT_TEXT_VERSION = 1
+CONSENT_TEXT_VERSION = 2  # 2: names where the clip goes
 LOCAL_HOSTS = frozenset({"localhost"})
 
 
@@ -61,6 +61,10 @@ class Destination:
         elif not Path(self.target).is_absolute():
             raise DestinationError("folder_not_absolute", "path")
 
+    @property
+    def target_label(self) -> str:
+        return target_label(self.kind, self.target)
+
     def disclosure(self) -> dict[str, Any]:
         """What the owner reads before consenting, and what the recipient receives."""
         return {
@@ -88,6 +92,38 @@ def validate_webhook_url(url: str) -> str:
     if parts.scheme == "http" and _is_local(host):
         return url.strip()
     raise DestinationError("webhook_not_https", "url")
+
+
+def target_label(kind: DestinationKind, target: str) -> str:
+    """Where a clip goes, as the owner reads it: a folder, or a webhook's origin and
+    path. A query string (often a token) is not shown; a fingerprint of the whole
+    address stands for it, so changing it still changes the consent text."""
+    if kind is DestinationKind.FOLDER:
+        return f"the folder {target} on this computer"
+    parts = urlsplit(target)
+    port = f":{parts.port}" if parts.port else ""
+    label = f"{parts.scheme}://{parts.hostname}{port}{parts.path or '/'}"
+    if parts.query:
+        label += f" (plus a hidden query, fingerprint {target_fingerprint(target)})"
+    return f"the web address {label}"
+
+
+def target_fingerprint(target: str) -> str:
+    return hashlib.sha256(target.encode()).hexdigest()[:12]
+
+
+def folder_problem(path: Path, forbidden: list[Path], allowed: list[Path]) -> str | None:
+    """Why a folder cannot receive clips, or None. Symlinks are followed: what counts
+    is where the files would really land. `forbidden` are folders served by the web
+    server or browsable as media (files there are readable by others); `allowed` are
+    the folders Home Assistant may write to (allowlist_external_dirs)."""
+    real = path.resolve()
+    for folder in forbidden:
+        if real.is_relative_to(folder.resolve()):
+            return "folder_is_published"
+    if not any(real.is_relative_to(folder.resolve()) for folder in allowed):
+        return "folder_not_allowed"
+    return None
 
 
 def _is_local(host: str) -> bool:
@@ -141,13 +177,14 @@ def consent_text(
             f"The clip is {duration:.1f} s long, recorded {_hour_phrase(hour)} by a camera"
             f" called {camera_pseudonym} for them. Its SHA-256 is {payload_sha256}."
             " Nothing else is sent.",
+            f"It goes to {destination.target_label}.",
             f"Hidden before sharing: {redaction}.",
             f"Purpose: {_sentence(info['purpose'])}",
             humans,
             f"The recipient keeps it: {_sentence(info['retention'])}",
-            f"How to withdraw: {_sentence(info['withdrawal'])} Or call"
-            f" privacy_cam.withdraw_consent with report {report_id}: the local copy is"
-            " deleted and the recipient is asked to delete theirs.",
+            f"How to withdraw: {_sentence(info['withdrawal'])} Or choose Withdraw for"
+            f" report {report_id} in this share destination's settings (Configure): the"
+            " local copy is deleted and the recipient is asked to delete theirs.",
         )
     )
     return Consent(text, hashlib.sha256(text.encode()).hexdigest())

@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-REPORT_ID_RE = re.compile(r"^[0-9a-f]{16}$")
+REPORT_ID_RE = re.compile(r"[0-9a-f]{16}")  # always with fullmatch
 CLIP_NAME = "clip.mp4"
 REPORT_NAME = "report.json"
 STATE_NAME = "state.json"
@@ -33,6 +33,11 @@ class ReportStatus(StrEnum):
     FAILED = "failed"  # sending failed; consent can be given again until expiry
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
+    DISCARDED = "discarded"  # the owner said no: never sent, package deleted
+    VOIDED = "voided"  # the destination changed before consent: package deleted
+
+
+PENDING = (ReportStatus.PREPARED, ReportStatus.FAILED)
 
 
 @dataclass(slots=True)
@@ -49,6 +54,17 @@ class Report:
     status: ReportStatus = ReportStatus.PREPARED
     details: dict[str, Any] = field(default_factory=dict)  # pseudonym, hour, size, redaction
     events: list[dict[str, Any]] = field(default_factory=list)  # outcomes, for display
+    # Where the consent text says it goes, as it was when the report was prepared.
+    target_kind: str = ""
+    target: str = ""
+    # Every place a send was attempted (even one that failed: a timeout or a 5xx may
+    # come after the recipient got the bytes). Withdrawal asks each of them.
+    sent_to: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def pending(self) -> bool:
+        """Waits for the owner's decision."""
+        return self.status in PENDING
 
     @property
     def open(self) -> bool:
@@ -72,7 +88,7 @@ class ReportStore:
         self.root.mkdir(parents=True, exist_ok=True)
         reports: dict[str, Report] = {}
         for folder in self.root.iterdir():
-            if not REPORT_ID_RE.match(folder.name):
+            if not REPORT_ID_RE.fullmatch(folder.name):
                 continue
             try:
                 raw = json.loads((folder / STATE_NAME).read_text())
@@ -102,7 +118,7 @@ class ReportStore:
                 return value
 
     def folder(self, report_id: str) -> Path:
-        if not REPORT_ID_RE.match(report_id):
+        if not REPORT_ID_RE.fullmatch(report_id):
             raise ValueError("not a report ID")
         return self.root / report_id
 

@@ -3,25 +3,32 @@
 Webhook protocol (also in the README):
     POST <url>                  multipart/form-data: `report` (report.json) and `clip` (clip.mp4)
     DELETE <url>/<report id>    withdrawal: the recipient deletes the clip and its report
+                                (a query string in <url> is kept after the report ID)
 Any 2xx answer is success. Redirects are not followed (the package must reach the
 URL the owner consented to and no other), proxies from the environment are not
-used, and certificates are always checked.
+used, and certificates are always checked. Every request has ONE overall deadline
+(connect, send, answer): a recipient that trickles bytes cannot hold a send open.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import secrets
 import shutil
+import socket
 import ssl
-import urllib.error
-import urllib.request
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from .destinations import Destination, DestinationKind
+from .destinations import DestinationKind
 from .reports import CLIP_NAME, REPORT_NAME
 
-TIMEOUT = 30.0
+DEADLINE = 60.0  # seconds for one whole request, whatever the recipient does
+CHUNK = 64 * 1024
 USER_AGENT = "PrivacyCam"
 
 
@@ -35,29 +42,67 @@ class Outcome:
         return {"ok": self.ok, "status": self.status, "detail": self.detail}
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
+class _Deadline(Exception):
+    pass
 
 
-def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(
-        urllib.request.ProxyHandler({}),
-        urllib.request.HTTPSHandler(context=ssl.create_default_context()),
-        _NoRedirect(),
-    )
+def _request(
+    method: str, url: str, body: bytes = b"", content_type: str | None = None, deadline: float = 0
+) -> Outcome:
+    """One HTTP request that ends by `deadline` seconds from now, whatever happens."""
+    deadline = deadline or DEADLINE
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    timeout = max(0.1, deadline)
+    conn: http.client.HTTPConnection
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(
+            host, parts.port, timeout=timeout, context=ssl.create_default_context()
+        )
+    else:
+        conn = http.client.HTTPConnection(host, parts.port, timeout=timeout)
+    end = time.monotonic() + deadline
+    expired = threading.Event()
 
+    def _cut() -> None:
+        # Unblocks whatever the request is waiting on (connect, send or a slow answer).
+        expired.set()
+        sock = conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
-def _request(request: urllib.request.Request) -> Outcome:
-    request.add_header("User-Agent", USER_AGENT)
+    timer = threading.Timer(deadline, _cut)
+    timer.daemon = True
+    timer.start()
     try:
-        with _opener().open(request, timeout=TIMEOUT) as response:
-            status = int(response.status)
-    except urllib.error.HTTPError as err:
-        return Outcome(False, err.code, f"HTTP {err.code}")
-    except (urllib.error.URLError, OSError) as err:
-        reason = getattr(err, "reason", err)
-        return Outcome(False, None, type(reason).__name__)
+        path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        conn.putheader("User-Agent", USER_AGENT)
+        if content_type:
+            conn.putheader("Content-Type", content_type)
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders()
+        view = memoryview(body)
+        for start in range(0, len(body), CHUNK):
+            if time.monotonic() >= end or expired.is_set():
+                raise _Deadline
+            conn.send(view[start : start + CHUNK])
+        response = conn.getresponse()
+        status = int(response.status)
+        # Read a little of the answer at most: its body is not needed.
+        response.read(CHUNK)
+        if expired.is_set():
+            raise _Deadline
+    except _Deadline:
+        return Outcome(False, None, "deadline exceeded")
+    except (OSError, http.client.HTTPException) as err:
+        if expired.is_set():
+            return Outcome(False, None, "deadline exceeded")
+        return Outcome(False, None, type(err).__name__)
+    finally:
+        timer.cancel()
+        conn.close()
     return Outcome(200 <= status < 300, status, f"HTTP {status}")
 
 
@@ -78,21 +123,32 @@ def multipart(report_json: bytes, clip: bytes) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def send(destination: Destination, report_id: str, report_json: bytes, clip: bytes) -> Outcome:
-    """Deliver exactly these bytes (the caller checked their hash)."""
-    if destination.kind is DestinationKind.FOLDER:
-        return _copy(Path(destination.target) / report_id, report_json, clip)
+def send(
+    kind: DestinationKind,
+    target: str,
+    report_id: str,
+    report_json: bytes,
+    clip: bytes,
+    deadline: float = 0,
+) -> Outcome:
+    """Deliver exactly these bytes (the caller hashed these very bytes)."""
+    if kind is DestinationKind.FOLDER:
+        return _copy(Path(target) / report_id, report_json, clip)
     body, content_type = multipart(report_json, clip)
     # The URL was validated as https:// (or http:// to this machine) when saved.
-    request = urllib.request.Request(  # noqa: S310
-        destination.target, data=body, method="POST", headers={"Content-Type": content_type}
-    )
-    return _request(request)
+    return _request("POST", target, body, content_type, deadline)
 
 
-def withdraw(destination: Destination, report_id: str) -> Outcome:
-    if destination.kind is DestinationKind.FOLDER:
-        folder = Path(destination.target) / report_id
+def deletion_url(url: str, report_id: str) -> str:
+    """<url>/<report id>, with the URL's query string (if any) kept after it."""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/") + "/" + report_id
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def withdraw(kind: DestinationKind, target: str, report_id: str, deadline: float = 0) -> Outcome:
+    if kind is DestinationKind.FOLDER:
+        folder = Path(target) / report_id
         if not folder.exists():
             return Outcome(True, None, "already gone")
         try:
@@ -100,8 +156,7 @@ def withdraw(destination: Destination, report_id: str) -> Outcome:
         except OSError as err:
             return Outcome(False, None, err.strerror or type(err).__name__)
         return Outcome(True, None, "deleted")
-    url = destination.target.rstrip("/") + "/" + report_id
-    return _request(urllib.request.Request(url, method="DELETE"))  # noqa: S310
+    return _request("DELETE", deletion_url(target, report_id), deadline=deadline)
 
 
 def _copy(folder: Path, report_json: bytes, clip: bytes) -> Outcome:
