@@ -5,17 +5,23 @@
 from custom_components.privacy_cam.const import DOMAIN  # isort: skip
 
 import asyncio
+import functools
+import logging
+import sys
+import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_socket
+from homeassistant import block_async_io
 from homeassistant.components.camera import Camera
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
+from homeassistant.util import loop as loop_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     MockModule,
@@ -33,6 +39,87 @@ from .peers.videos import make_h264
 RTSP_USER, RTSP_PASSWORD = "admin", "rtsp-Secret9"
 
 __all__ = ["DOMAIN"]
+
+
+BLOCKING_MARK = "Detected blocking call"
+
+
+def _detect_on_the_loop(call: Any, main_thread: int) -> Callable[..., Any]:
+    """Like HA's `protect_loop`, but only while an event loop runs on the main thread:
+    the harness runs sync fixtures and pytest itself on that thread too, outside any
+    loop, where blocking is fine."""
+    original = call.original_func
+
+    @functools.wraps(original)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if (
+            threading.get_ident() == main_thread
+            and asyncio._get_running_loop() is not None
+            and not _test_machinery(sys._getframe(1))
+        ):
+            loop_util.raise_for_blocking_call(
+                original,
+                strict=call.strict,
+                strict_core=call.strict_core,
+                check_allowed=call.check_allowed,
+                args=args,
+                kwargs=kwargs,
+            )
+        return original(*args, **kwargs)
+
+    return guarded
+
+
+# Blocking on the loop by the test machinery, not by Home Assistant or our integration:
+# unittest.mock resolving a patch target, pytest rewriting a module imported inside a test.
+_MACHINERY = ("pkgutil.py", "_pytest/assertion/rewrite.py")
+
+
+def _test_machinery(frame: Any) -> bool:
+    for _ in range(4):  # open() is reached through pathlib or io in a frame or two
+        if frame is None:
+            return False
+        if frame.f_code.co_filename.endswith(_MACHINERY):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _enable_blocking_call_detection() -> None:
+    """HA's start-up turns on `block_async_io.enable()`; the harness does not, and even
+    enabled it skips file and TLS calls under tests. Turn all of them on, as in a real
+    Home Assistant (which is where `load_default_certs` on the loop was reported)."""
+    main_thread = threading.get_ident()
+    for call in block_async_io._BLOCKING_CALLS:
+        setattr(call.object, call.function, _detect_on_the_loop(call, main_thread))
+
+
+_enable_blocking_call_detection()
+
+
+class _BlockingCallRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if BLOCKING_MARK in message:
+            self.messages.append(message.split("Traceback", 1)[0].strip())
+
+
+@pytest.fixture(autouse=True)
+def fail_on_blocking_calls() -> Iterator[_BlockingCallRecords]:
+    """Any blocking call made on the event loop fails the test that made it."""
+    loop_util._PREVIOUSLY_REPORTED.clear()  # else a repeat is only logged at debug
+    handler = _BlockingCallRecords()
+    logger = logging.getLogger(loop_util.__name__)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+    assert not handler.messages, "\n\n".join(handler.messages)
 
 
 @pytest.fixture(autouse=True)

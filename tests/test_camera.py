@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import shutil
+import ssl
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from homeassistant.components.camera import (
@@ -26,6 +31,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -35,9 +41,10 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.privacy_cam.const import CONF_ENTITY_ID, CONF_KIND, DOMAIN
 from custom_components.privacy_cam.engine.sources.jpeg import jpeg_size
+from custom_components.privacy_cam.storage import DATA_STORE, media_root
 
 from .conftest import RTSP_PASSWORD, RTSP_USER, ForeignCamera, RtspServer
-from .peers.http_camera import USER, HttpCamera
+from .peers.http_camera import USER, HttpCamera, self_signed_context
 
 
 async def _setup(hass: HomeAssistant, data: dict, unique_id: str = "cam") -> MockConfigEntry:
@@ -267,3 +274,141 @@ async def test_home_assistant_stop_stops_threads(hass: HomeAssistant) -> None:
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await hass.async_block_till_done()
     assert not entry.runtime_data.runtime.source.running
+
+
+# Setup is safe and retried; nothing blocks the event loop --------------------------------
+
+
+async def test_eight_cameras_set_up_at_once_fifty_times(
+    hass: HomeAssistant,
+    http_camera: HttpCamera,
+    videos: dict[str, Path],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every round starts like a fresh Home Assistant: no loaded store, no index.json, but
+    clip files on disk, so the first load rebuilds the index while 8 cameras wait on it."""
+    root = media_root(hass)
+
+    def lay_out_clips() -> None:
+        folder = root / "cam_0" / "2026-11-27"
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in range(3):
+            shutil.copy(videos["small"], folder / f"10-00-0{index}_{index:012x}.mp4")
+
+    await hass.async_add_executor_job(lay_out_clips)
+    entries = []
+    for index in range(8):
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=f"Cam {index}",
+            unique_id=f"cam{index}",
+            data={CONF_KIND: "snapshot", CONF_URL: http_camera.url("/snapshot")},
+            options={"snapshot_interval": 5.0},
+        )
+        entry.add_to_hass(hass)
+        entries.append(entry)
+    rounds = 50
+    caplog.set_level(logging.INFO, logger="custom_components.privacy_cam.engine.recording")
+    for round_ in range(rounds):
+        caplog.clear()
+        hass.data.pop(DATA_STORE, None)
+        await hass.async_add_executor_job((root / "index.json").unlink, True)
+        if round_ == 0:
+            # As at start-up: setting up the integration sets up all its entries at once.
+            assert await async_setup_component(hass, DOMAIN, {})
+            await hass.async_block_till_done()
+        else:
+            results = await asyncio.gather(
+                *(hass.config_entries.async_setup(entry.entry_id) for entry in entries)
+            )
+            assert all(results)
+        assert all(entry.state is ConfigEntryState.LOADED for entry in entries)
+        stores = {id(entry.runtime_data.runtime.shared) for entry in entries}
+        assert len(stores) == 1  # one store, loaded once
+        assert len(entries[0].runtime_data.runtime.shared.store.clips()) == 3
+        # The index was rebuilt from the folder by one load, not by eight racing ones.
+        assert caplog.text.count("Clip folder reconciled") == 1
+        assert all(
+            await asyncio.gather(
+                *(hass.config_entries.async_unload(entry.entry_id) for entry in entries)
+            )
+        )
+
+
+async def test_setup_failure_is_not_ready_and_retried(hass: HomeAssistant) -> None:
+    """A media folder that cannot be created (a file is in the way): retry, not dead."""
+    root = media_root(hass)
+
+    def block() -> None:
+        root.parent.mkdir(parents=True, exist_ok=True)
+        root.write_text("not a folder")
+
+    await hass.async_add_executor_job(block)
+    entry = await _setup(hass, {CONF_KIND: "demo"}, "demo")
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.error_reason_translation_key == "setup_failed"
+    assert DATA_STORE not in hass.data  # nothing half-loaded is kept
+    await hass.async_add_executor_job(root.unlink)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unexpected_setup_error_is_not_ready_with_its_traceback(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Options damaged by hand in .storage: retried, and the bug-like error is logged."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Garden",
+        unique_id="demo",
+        data={CONF_KIND: "demo"},
+        options={"retention_days": "many"},
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.error_reason_translation_key == "setup_failed"
+    assert "Unexpected error while setting up Garden" in caplog.text
+    assert "Traceback" in caplog.text
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_blocking_call_detection_is_on(
+    hass: HomeAssistant, fail_on_blocking_calls: Any
+) -> None:
+    """The suite's guard itself: TLS set-up on the loop is reported (as in real HA)."""
+    ssl.create_default_context()
+    assert any("load_default_certs" in m for m in fail_on_blocking_calls.messages)
+    fail_on_blocking_calls.messages.clear()
+
+
+async def test_https_camera_setup_makes_no_blocking_call(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """0.5.0 built the HTTPS opener (CA store) in async_setup_entry, on the loop."""
+    context = await hass.async_add_executor_job(self_signed_context, str(tmp_path))
+    camera = HttpCamera(ssl_context=context)
+    await hass.async_add_executor_job(camera.start)
+    try:
+        entry = await _setup(
+            hass,
+            {CONF_KIND: "mjpeg", CONF_URL: camera.url("/mjpeg"), "verify_ssl": True},
+        )
+        await _wait_error(hass, entry)  # self-signed: refused by the verifying CA store
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await hass.async_add_executor_job(camera.stop)
+
+
+async def test_oversized_pictures_counted_in_diagnostics(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, http_camera: HttpCamera
+) -> None:
+    entry = await _setup(hass, {CONF_KIND: "snapshot", CONF_URL: http_camera.url("/snapshot_huge")})
+    await _wait_error(hass, entry)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["source"]["oversized"] >= 1
+    assert diagnostics["source"]["last_error_kind"] == "no_video"
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import voluptuous as vol
 from homeassistant import config_entries
-from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
+from homeassistant.const import (
+    CONF_NAME,
+    CONF_PASSWORD,
+    CONF_URL,
+    CONF_USERNAME,
+    CONF_VERIFY_SSL,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.privacy_cam.const import (
@@ -44,6 +52,31 @@ async def _start(hass: HomeAssistant, kind: str) -> dict[str, Any]:
     return result
 
 
+async def _named(
+    hass: HomeAssistant, result: dict[str, Any], name: str | None = None
+) -> dict[str, Any]:
+    """The camera worked: the name step, pre-filled with a suggestion. Keep it (None) or
+    type another name."""
+    assert result["type"] is FlowResultType.FORM, result.get("errors")
+    assert result["step_id"] == "name"
+    suggestion = result["description_placeholders"]["suggestion"]
+    assert _suggested(result)[CONF_NAME] == suggestion
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: suggestion if name is None else name}
+    )
+
+
+def _suggested(result: dict[str, Any]) -> dict[str, Any]:
+    """Every value a form shows pre-filled: suggested values and defaults."""
+    shown: dict[str, Any] = {}
+    for key in result["data_schema"].schema:
+        if key.description and "suggested_value" in key.description:
+            shown[str(key)] = key.description["suggested_value"]
+        elif not isinstance(key.default, type(vol.UNDEFINED)):
+            shown[str(key)] = key.default()
+    return shown
+
+
 async def _unload_all(hass: HomeAssistant) -> None:
     for entry in hass.config_entries.async_entries(DOMAIN):
         await hass.config_entries.async_unload(entry.entry_id)
@@ -55,8 +88,10 @@ async def test_rtsp_with_credentials_in_url(
     result = await _start(hass, "rtsp")
     url = rtsp_auth_server.url().replace("rtsp://", f"rtsp://{RTSP_USER}:{RTSP_PASSWORD}@")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_URL: url})
+    result = await _named(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "127.0.0.1"
+    # Host, port (not the default) and path: channels of one NVR stay apart.
+    assert result["title"] == f"127.0.0.1:{rtsp_auth_server.port} /cam"
     # Credentials are kept apart from the URL.
     assert result["data"] == {
         CONF_KIND: "rtsp",
@@ -81,7 +116,7 @@ async def test_rtsp_with_credentials_in_url(
     [
         ({CONF_URL: "http://127.0.0.1/x"}, {CONF_URL: "invalid_url"}),
         ({CONF_URL: "rtsp://"}, {CONF_URL: "invalid_url"}),
-        ({CONF_URL: "rtsp://127.0.0.1:1/cam"}, {"base": "cannot_connect"}),
+        ({CONF_URL: "rtsp://127.0.0.1:1/cam"}, {"base": "connection_refused"}),
         (
             {CONF_URL: "AUTH", CONF_USERNAME: RTSP_USER, CONF_PASSWORD: "wrong"},
             {"base": "invalid_auth"},
@@ -112,19 +147,33 @@ async def test_rtsp_errors_then_recover(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_URL: rtsp_server.url()}
     )
+    result = await _named(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await _unload_all(hass)
 
 
-async def test_unreachable_host_is_reported_within_10_s(hass: HomeAssistant) -> None:
+async def test_refused_port_is_reported_at_once(hass: HomeAssistant) -> None:
+    """Not "nothing answered within 10 s": the port refused, and the form says so."""
     loop = hass.loop
     result = await _start(hass, "mjpeg")
     started = loop.time()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_URL: "http://127.0.0.1:9/video.mjpg"}
     )
-    assert result["errors"] == {"base": "cannot_connect"}
-    assert loop.time() - started < 10
+    assert result["errors"] == {"base": "connection_refused"}
+    assert loop.time() - started < 3
+
+
+async def test_endless_multipart_part_is_not_cannot_connect(
+    hass: HomeAssistant, http_camera: HttpCamera
+) -> None:
+    """It answered with a stream whose first part never ends: say that, not "cannot
+    connect"."""
+    result = await _start(hass, "mjpeg")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: http_camera.url("/mjpeg_endless")}
+    )
+    assert result["errors"] == {"base": "no_frame"}
 
 
 async def test_mjpeg_digest(hass: HomeAssistant, http_camera: HttpCamera) -> None:
@@ -138,7 +187,9 @@ async def test_mjpeg_digest(hass: HomeAssistant, http_camera: HttpCamera) -> Non
             CONF_VERIFY_SSL: False,
         },
     )
+    result = await _named(hass, result, "  Front   door ")
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Front door"
     assert result["data"][CONF_VERIFY_SSL] is False
     assert result["data"][CONF_KIND] == "mjpeg"
     await _unload_all(hass)
@@ -159,7 +210,9 @@ async def test_snapshot(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_URL: http_camera.url("/snapshot")}
     )
+    result = await _named(hass, result, "")  # emptied: the suggestion is used
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"127.0.0.1:{http_camera.port} /snapshot"
     assert result["data"] == {
         CONF_KIND: "snapshot",
         CONF_URL: http_camera.url("/snapshot"),
@@ -175,8 +228,9 @@ async def test_camera_entity(hass: HomeAssistant, foreign_camera: ForeignCamera)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_ENTITY_ID: "camera.porch"}
     )
+    result = await _named(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Porch"
+    assert result["title"] == "Porch"  # the camera's own name
     assert result["data"] == {CONF_KIND: "camera_entity", CONF_ENTITY_ID: "camera.porch"}
     await hass.async_block_till_done()
 
@@ -222,6 +276,7 @@ async def test_camera_entity_with_stream(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_ENTITY_ID: "camera.porch"}
     )
+    result = await _named(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await _unload_all(hass)
 
@@ -493,8 +548,8 @@ async def test_webhook_destination(hass: HomeAssistant, url: str, error: str) ->
     }
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     assert entry.state is config_entries.ConfigEntryState.LOADED
-    # A destination has no camera options and no entities.
-    assert not entry.supports_options
+    # A destination has no entities; its options are its reports (share_destination.py).
+    assert entry.supports_options
     assert hass.states.async_all() == []
     # The same URL twice is refused.
     result = await _destination_form(hass, "webhook")
@@ -548,3 +603,176 @@ async def test_folder_destination_and_reconfigure(hass: HomeAssistant, tmp_path:
     )
     assert result["reason"] == "reconfigure_successful" and entry.title == "Acme Alarm Review"
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+# Credentials are never echoed; names a person can tell apart --------------------------
+
+SECRETS = ("Typed-Secret-1", "Tok-Secret-2", "Field-Secret-3")
+
+
+def _assert_no_secret(result: dict[str, Any], *secrets: str) -> None:
+    """No pre-filled value of the re-shown form holds a secret or a URL's userinfo."""
+    assert result["type"] is FlowResultType.FORM
+    shown = _suggested(result)
+    assert not shown.get(CONF_PASSWORD)
+    text = repr(shown)
+    for secret in secrets:
+        assert secret not in text
+    url = shown.get(CONF_URL)
+    assert url is None or "@" not in url
+
+
+@pytest.mark.parametrize(
+    ("kind", "scheme"), [("rtsp", "rtsp"), ("mjpeg", "http"), ("snapshot", "http")]
+)
+async def test_user_forms_never_echo_credentials(
+    hass: HomeAssistant, kind: str, scheme: str
+) -> None:
+    result = await _start(hass, kind)
+    typed = f"{scheme}://viewer:{SECRETS[0]}@127.0.0.1:9/x?token={SECRETS[1]}&channel=2"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: typed, CONF_PASSWORD: SECRETS[2]}
+    )
+    assert result["errors"] == {"base": "connection_refused"}
+    _assert_no_secret(result, *SECRETS)
+    shown = _suggested(result)
+    assert shown[CONF_USERNAME] == "viewer"  # moved out of the URL into its own field
+    assert shown[CONF_URL] == f"{scheme}://127.0.0.1:9/x?token=**REDACTED**&channel=2"
+    # A malformed URL (bad port) is re-shown without its userinfo too.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: f"{scheme}://viewer:{SECRETS[0]}@127.0.0.1:99999/x"}
+    )
+    assert result["errors"] == {CONF_URL: "invalid_url"}
+    _assert_no_secret(result, *SECRETS)
+
+
+async def test_redacted_query_secret_is_restored_on_resubmit(
+    hass: HomeAssistant, http_camera: HttpCamera
+) -> None:
+    result = await _start(hass, "mjpeg")
+    typed = http_camera.url("/mjpeg_basic").replace("://", f"://{USER}:wrong@") + "?token=T0k"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_URL: typed})
+    assert result["errors"] == {"base": "invalid_auth"}
+    _assert_no_secret(result, "T0k", "wrong")
+    shown = _suggested(result)
+    # The user corrects the password and sends the form back as shown.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_URL: shown[CONF_URL], CONF_USERNAME: shown[CONF_USERNAME], CONF_PASSWORD: PASSWORD},
+    )
+    result = await _named(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_URL] == http_camera.url("/mjpeg_basic") + "?token=T0k"
+    assert result["data"][CONF_PASSWORD] == PASSWORD
+    await _unload_all(hass)
+
+
+async def test_reconfigure_reauth_and_options_never_show_the_password(
+    hass: HomeAssistant, http_camera: HttpCamera
+) -> None:
+    stored = http_camera.url("/mjpeg_basic") + "?pwd=Stored-Query-9"
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Gate",
+        unique_id="gate",
+        data={
+            CONF_KIND: "mjpeg",
+            CONF_URL: stored,
+            CONF_USERNAME: USER,
+            CONF_PASSWORD: "Stored-Pass-8",
+            CONF_VERIFY_SSL: True,
+        },
+    )
+    entry.add_to_hass(hass)
+    secrets = ("Stored-Query-9", "Stored-Pass-8", SECRETS[0])
+    result = await entry.start_reconfigure_flow(hass)
+    _assert_no_secret(result, *secrets)
+    shown_first = _suggested(result)[CONF_URL]
+    assert shown_first == http_camera.url("/mjpeg_basic") + "?pwd=**REDACTED**"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_URL: http_camera.url("/nope").replace("://", f"://{USER}:{SECRETS[0]}@")},
+    )
+    assert result["errors"] == {"base": "no_video"}
+    _assert_no_secret(result, *secrets)
+    # Sent back (in the same flow) with the stored URL as first shown: its hidden query
+    # value comes back.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: shown_first, CONF_USERNAME: USER, CONF_PASSWORD: PASSWORD}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_URL] == stored
+    await hass.async_block_till_done()
+
+    result = await entry.start_reauth_flow(hass)
+    _assert_no_secret(result, *secrets, PASSWORD)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: USER, CONF_PASSWORD: "Wrong-Again-7"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    _assert_no_secret(result, *secrets, PASSWORD, "Wrong-Again-7")
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    _assert_no_secret(result, *secrets, PASSWORD)
+    await _unload_all(hass)
+
+
+async def test_destination_forms_never_echo_credentials(hass: HomeAssistant) -> None:
+    result = await _destination_form(hass, "webhook")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_URL: f"https://bob:{SECRETS[0]}@reviewer.example/hook?token={SECRETS[1]}",
+            **DISCLOSURE,
+        },
+    )
+    assert result["errors"] == {CONF_URL: "invalid_webhook_url"}
+    _assert_no_secret(result, *SECRETS)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_URL: _suggested(result)[CONF_URL], **DISCLOSURE},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_URL] == f"https://reviewer.example/hook?token={SECRETS[1]}"
+    entry = result["result"]
+    result = await _reconfigure(hass, entry.entry_id)
+    _assert_no_secret(result, *SECRETS)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**_suggested(result), "recipient": "  "}
+    )
+    assert result["errors"]
+    _assert_no_secret(result, *SECRETS)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**_suggested(result), "recipient": "Acme Two"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_URL] == f"https://reviewer.example/hook?token={SECRETS[1]}"
+    await _unload_all(hass)
+
+
+async def test_names_tell_cameras_on_one_host_apart(
+    hass: HomeAssistant, http_camera: HttpCamera
+) -> None:
+    titles = []
+    for query in ("", "?resolution=low"):
+        result = await _start(hass, "snapshot")
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_URL: http_camera.url("/snapshot") + query}
+        )
+        result = await _named(hass, result)
+        titles.append(result["title"])
+    base = f"127.0.0.1:{http_camera.port} /snapshot"
+    assert titles == [base, f"{base} (2)"]  # the suggestion never repeats a name
+    result = await _start(hass, "mjpeg")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: http_camera.url("/mjpeg") + "?channel=2"}
+    )
+    result = await _named(hass, result, "Garage")
+    assert result["title"] == "Garage"
+    await hass.async_block_till_done()
+    # The name is the device's, and the clip folder's.
+    entry = result["result"]
+    assert entry.runtime_data.runtime.camera == "garage"
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert [device.name for device in devices] == ["Garage"]
+    await _unload_all(hass)

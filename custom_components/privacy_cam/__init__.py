@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
@@ -13,12 +15,16 @@ from .const import CONF_KIND, CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, DOMAI
 from .data import PrivacyCamConfigEntry, PrivacyCamData
 from .engine import ErrorKind, SourceError, create_source
 from .engine.sharing.destinations import DestinationError
+from .engine.sources.urls import scrub
 from .runtime import STATE_VERSION, CameraRuntime
 from .services import async_setup_services
 from .share_destination import destination_from_data
+from .sharing import async_resume_sharing
 from .source_config import async_build_source_config, motion_settings, recording_options
 from .storage import async_get_store
 from .views import ClipView, ReportView
+
+_LOGGER = logging.getLogger(__name__)
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -39,6 +45,10 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     hass.http.register_view(ClipView(hass))
     hass.http.register_view(ReportView(hass))
+    # Pending reports get their expiry timers and consent dialogs back at start-up.
+    hass.async_create_background_task(
+        async_resume_sharing(hass), f"{DOMAIN} resume sharing", eager_start=False
+    )
     return True
 
 
@@ -69,28 +79,46 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -
             translation_key="camera_not_ready",
             translation_placeholders={"error": err.message},
         ) from err
-    shared = await async_get_store(hass)
-    days = entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
-    runtime = CameraRuntime(
-        hass,
-        entry,
-        source,
-        motion_settings(entry.options),
-        shared,
-        recording_options(entry.options),
-    )
-    shared.retention.max_age_days[runtime.camera] = float(days)
-    # Privacy mode is known before the first frame could be pulled.
-    await runtime.async_load_flags()
-    entry.runtime_data = PrivacyCamData(runtime=runtime)
-    await runtime.async_start()
+    try:
+        shared = await async_get_store(hass)
+        days = entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
+        runtime = CameraRuntime(
+            hass,
+            entry,
+            source,
+            motion_settings(entry.options),
+            shared,
+            recording_options(entry.options),
+        )
+        shared.retention.max_age_days[runtime.camera] = float(days)
+        # Privacy mode is known before the first frame could be pulled.
+        await runtime.async_load_flags()
+        entry.runtime_data = PrivacyCamData(runtime=runtime)
+        await runtime.async_start()
+    except Exception as err:
+        # A full or unreadable media folder, a thread that would not start...: never a
+        # dead entry. Home Assistant retries a not-ready entry with a backoff of its own.
+        if not isinstance(err, OSError):  # a bug: keep its traceback in the log
+            _LOGGER.exception("Unexpected error while setting up %s", entry.title)
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="setup_failed",
+            translation_placeholders={"error": _describe(err, config.secrets)},
+        ) from err
 
     async def _async_stop(_event: Event) -> None:
+        # Finishes the open clips: they are on disk and listed before HA's stop completes.
         await runtime.async_stop()
 
-    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop))
+    # (Not `async_listen_once`: unloading after the stop would remove it a second time.)
+    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_stop))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+def _describe(err: Exception, secrets: tuple[str | None, ...]) -> str:
+    text = getattr(err, "strerror", None) or str(err) or type(err).__name__
+    return scrub(text, *secrets)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -> bool:

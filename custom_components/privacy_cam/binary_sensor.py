@@ -37,12 +37,14 @@ class MotionSensor(PrivacyCamEntity, BinarySensorEntity):
         return self.runtime.motion
 
     @property
-    def extra_state_attributes(self) -> dict[str, int]:
-        """Local learning at a glance: places where lone motion is a known nuisance."""
-        regions = self.runtime.learning.regions
+    def extra_state_attributes(self) -> dict[str, int | float]:
+        """Local learning at a glance: what was learned from false-alarm reports."""
+        learning = self.runtime.learning
         return {
-            "learned_nuisance_regions": sum(1 for r in regions if r.learned),
-            "false_alarm_reports": sum(r.reports for r in regions),
+            # Reports that taught a nuisance (a walker's clip teaches nothing).
+            "learned_nuisance_regions": sum(1 for lesson in learning.lessons if lesson.cells),
+            "false_alarm_reports": len(learning.lessons),
+            "learned_cells_percent": round(100 * learning.share, 1),
         }
 
 

@@ -7,16 +7,22 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import voluptuous as vol
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    OptionsFlow,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
+from homeassistant.const import (
+    CONF_NAME,
+    CONF_PASSWORD,
+    CONF_URL,
+    CONF_USERNAME,
+    CONF_VERIFY_SSL,
+)
 from homeassistant.core import callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
@@ -86,8 +92,19 @@ from .engine.motion.detector import MotionSettings
 from .engine.motion.zones import POLYGON_HELP, PolygonError, format_polygons, parse_polygons
 from .engine.sharing.destinations import DestinationError, DestinationKind
 from .engine.sources.factory import URL_SCHEMES
-from .engine.sources.urls import normalise_url, split_credentials, validate_url
-from .share_destination import destination_from_data
+from .engine.sources.urls import (
+    camera_name,
+    normalise_url,
+    restore_redacted,
+    shown_url,
+    split_credentials,
+    validate_url,
+)
+from .share_destination import (
+    DestinationOptionsFlow,
+    destination_from_data,
+    folder_problem_for,
+)
 from .source_config import async_build_source_config
 
 _LOGGER = logging.getLogger(__name__)
@@ -116,9 +133,30 @@ AUTH_SCHEMA = vol.Schema(
 )
 
 
+NAME_SCHEMA = vol.Schema({vol.Required(CONF_NAME): TextSelector()})
+
+
+def _shown(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """What a re-shown form may echo: never a password, never a URL's userinfo or secret
+    query values. A username typed into the URL moves to the username field."""
+    shown = {k: v for k, v in user_input.items() if k != CONF_PASSWORD}
+    if url := shown.get(CONF_URL):
+        try:
+            url_user = split_credentials(url)[1]
+        except ValueError:
+            url_user = None
+        if url_user and not shown.get(CONF_USERNAME):
+            shown[CONF_USERNAME] = url_user
+        shown[CONF_URL] = shown_url(url)
+    return shown
+
+
 def _url_data(kind: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Entry data from a URL form: credentials out of the URL into their own fields."""
-    bare, url_user, url_password = split_credentials(user_input[CONF_URL])
+    try:
+        bare, url_user, url_password = split_credentials(user_input[CONF_URL])
+    except ValueError:  # e.g. a port over 65535
+        raise SourceError(ErrorKind.INVALID_URL, "malformed URL") from None
     username = user_input.get(CONF_USERNAME) or url_user
     password = user_input.get(CONF_PASSWORD) or url_password
     data: dict[str, Any] = {
@@ -137,6 +175,12 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
     MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        # The last URL typed in full, to restore what a re-shown form redacted.
+        self._typed_url: str | None = None
+        # A tested camera waiting for its name (data, suggested name).
+        self._named: tuple[dict[str, Any], str] | None = None
 
     async def _async_try(self, data: Mapping[str, Any]) -> str | None:
         """Test before configure: open the camera and read one frame (10 s max)."""
@@ -178,12 +222,13 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         schema = _destination_schema(kind)
         if user_input is not None:
+            user_input = self._restored(user_input, None)
             data, errors = await self._async_check_destination(kind, user_input)
             if not errors:
                 await self.async_set_unique_id(_destination_unique_id(data))
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(title=data[CONF_RECIPIENT], data=data)
-            schema = self.add_suggested_values_to_schema(schema, user_input)
+            schema = self.add_suggested_values_to_schema(schema, _shown(user_input))
         return self.async_show_form(
             step_id=f"destination_{kind.value}", data_schema=schema, errors=errors
         )
@@ -204,8 +249,9 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
             return data, {field or "base": err.key}
         if kind is DestinationKind.FOLDER:
             path = data[CONF_PATH]
-            if not self.hass.config.is_allowed_path(path):
-                return data, {CONF_PATH: "folder_not_allowed"}
+            # Never a folder others can read (www, media), symlinks followed.
+            if (problem := await folder_problem_for(self.hass, path)) is not None:
+                return data, {CONF_PATH: problem}
             if not await self.hass.async_add_executor_job(_writable_folder, path):
                 return data, {CONF_PATH: "folder_not_writable"}
         return data, {}
@@ -227,6 +273,7 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         schema = _url_schema(kind)
         if user_input is not None:
+            user_input = self._restored(user_input, None)
             try:
                 data = _url_data(kind, user_input)
             except SourceError:
@@ -235,13 +282,43 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(normalise_url(data[CONF_URL]))
                 self._abort_if_unique_id_configured()
                 if (error := await self._async_try(data)) is None:
-                    title = urlsplit(data[CONF_URL]).hostname or data[CONF_URL]
-                    return self.async_create_entry(title=title, data=data)
+                    return await self._async_ask_name(data, camera_name(data[CONF_URL]))
                 errors["base"] = error
-            schema = self.add_suggested_values_to_schema(
-                schema, {k: v for k, v in user_input.items() if k != CONF_PASSWORD}
-            )
+            schema = self.add_suggested_values_to_schema(schema, _shown(user_input))
         return self.async_show_form(step_id=kind, data_schema=schema, errors=errors)
+
+    def _restored(self, user_input: dict[str, Any], stored_url: str | None) -> dict[str, Any]:
+        """Put back the secret query values a re-shown URL had redacted, and remember the
+        URL as typed for the next round."""
+        if not isinstance(url := user_input.get(CONF_URL), str):
+            return user_input
+        url = restore_redacted(url, self._typed_url, stored_url)
+        self._typed_url = url
+        return {**user_input, CONF_URL: url}
+
+    # Naming ----------------------------------------------------------------------
+
+    async def _async_ask_name(self, data: dict[str, Any], suggestion: str) -> ConfigFlowResult:
+        """A tested camera: let the user name it (title, device and clip folder)."""
+        taken = {entry.title for entry in self._async_current_entries(include_ignore=False)}
+        unique, number = suggestion, 2
+        while unique in taken:
+            unique, number = f"{suggestion} ({number})", number + 1
+        self._named = (data, unique)
+        return await self.async_step_name()
+
+    async def async_step_name(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        assert self._named is not None  # only reached from _async_ask_name
+        data, suggestion = self._named
+        if user_input is not None:
+            self._abort_if_unique_id_configured()  # added meanwhile by another flow
+            name = " ".join(str(user_input.get(CONF_NAME, "")).split()) or suggestion
+            return self.async_create_entry(title=name, data=data)
+        return self.async_show_form(
+            step_id="name",
+            data_schema=self.add_suggested_values_to_schema(NAME_SCHEMA, {CONF_NAME: suggestion}),
+            description_placeholders={"suggestion": suggestion},
+        )
 
     def _camera_schema(self) -> vol.Schema:
         ours = [
@@ -269,8 +346,8 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
             data = {CONF_KIND: KIND_CAMERA_ENTITY, CONF_ENTITY_ID: entity_id}
             if (error := await self._async_try(data)) is None:
                 state = self.hass.states.get(entity_id)
-                title = state.name if state else entity_id
-                return self.async_create_entry(title=title, data=data)
+                # The camera's own name, as its integration gives it.
+                return await self._async_ask_name(data, state.name if state else entity_id)
             errors["base"] = error
         return self.async_show_form(
             step_id=KIND_CAMERA_ENTITY, data_schema=self._camera_schema(), errors=errors
@@ -324,6 +401,7 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="reconfigure_not_supported")
         errors: dict[str, str] = {}
         if user_input is not None:
+            user_input = self._restored(user_input, entry.data.get(CONF_URL))
             try:
                 data = _url_data(kind, user_input)
             except SourceError:
@@ -342,9 +420,9 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
                 if (error := await self._async_try(data)) is None:
                     return self.async_update_reload_and_abort(entry, unique_id=unique_id, data=data)
                 errors["base"] = error
-        suggested = {k: v for k, v in entry.data.items() if k != CONF_PASSWORD}
+        suggested = _shown(entry.data)
         if user_input is not None:
-            suggested |= {k: v for k, v in user_input.items() if k != CONF_PASSWORD}
+            suggested |= _shown(user_input)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(_url_schema(kind), suggested),
@@ -359,8 +437,9 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         kind = DestinationKind(entry.data[CONF_DESTINATION_KIND])
         errors: dict[str, str] = {}
-        suggested: Mapping[str, Any] = entry.data
+        suggested = _shown(entry.data)
         if user_input is not None:
+            user_input = self._restored(user_input, entry.data.get(CONF_URL))
             data, errors = await self._async_check_destination(kind, user_input)
             if not errors:
                 unique_id = _destination_unique_id(data)
@@ -370,7 +449,7 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_update_reload_and_abort(
                     entry, unique_id=unique_id, title=data[CONF_RECIPIENT], data=data
                 )
-            suggested = user_input
+            suggested = _shown(user_input)
         return self.async_show_form(
             step_id="reconfigure_destination",
             data_schema=self.add_suggested_values_to_schema(_destination_schema(kind), suggested),
@@ -380,11 +459,14 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
     @classmethod
     @callback
     def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
-        return config_entry.data.get(CONF_KIND) != KIND_DESTINATION
+        return True
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> PrivacyCamOptionsFlow:
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        if config_entry.data.get(CONF_KIND) == KIND_DESTINATION:
+            # Reports sent there (withdraw) and sharing a clip: see share_destination.py.
+            return DestinationOptionsFlow()
         return PrivacyCamOptionsFlow()
 
 

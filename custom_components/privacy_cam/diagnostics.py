@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,7 +45,15 @@ async def async_get_config_entry_diagnostics(
         stats["last_error"] = scrub(str(stats["last_error"]), *secrets)
     return {
         "entry": {"title": entry.title, "data": data, "options": dict(entry.options)},
-        "learning": runtime.learning.as_list(),
+        "learning": {
+            "share": round(runtime.learning.share, 4),
+            **runtime.learning.as_dict(),
+            # The learned cells as a picture: '#' learned, one string per grid row,
+            # and the same as a PNG (data URI) to paste into a browser.
+            "cells": runtime.learning.rows(),
+            "cells_png": "data:image/png;base64,"
+            + base64.b64encode(runtime.learning.png()).decode(),
+        },
         **sharing,
         "source": {
             "state": source.state.value,

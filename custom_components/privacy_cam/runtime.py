@@ -32,7 +32,7 @@ from .const import (
 from .engine import ErrorKind, Source, SourceError, SourceState
 from .engine.motion.detector import MotionResult, MotionSettings
 from .engine.motion.events import Change, MotionEvent
-from .engine.motion.learning import NuisanceMemory
+from .engine.motion.learning import NuisanceMemory, observe_clip
 from .engine.motion.watcher import MotionWatcher
 from .engine.recording.clipstore import Clip, camera_slug
 from .engine.recording.recorder import ClipRecorder
@@ -150,9 +150,9 @@ class CameraRuntime:
             self.flags = CameraFlags(
                 **{k: bool(v) for k, v in stored.items() if k in CameraFlags.__slots__}
             )
-            self.learning = NuisanceMemory.from_list(stored.get(LEARNED_KEY))
+            self.learning = NuisanceMemory.from_dict(stored.get(LEARNED_KEY))
         self.watcher.enabled = self.flags.motion_detection
-        self.watcher.detector.learned = self.learning.learned_boxes()
+        self.watcher.set_learned(self.learning.learned_grid(), self.learning.max_area)
 
     async def async_start(self) -> None:
         """Pull frames (never in privacy mode)."""
@@ -212,26 +212,51 @@ class CameraRuntime:
 
     def _flags_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {name: getattr(self.flags, name) for name in CameraFlags.__slots__}
-        data[LEARNED_KEY] = self.learning.as_list()
+        data[LEARNED_KEY] = self.learning.as_dict()
         return data
 
     # Local learning ------------------------------------------------------------------
 
     async def async_report_false_alarm(self, clip: Clip) -> None:
-        """Mark the clip and learn from where its motion was; nothing leaves the box."""
+        """Learn what moved in place in the clip, then mark it; nothing leaves the box.
+
+        The clip is analysed again (in an executor) for the cells where motion stayed
+        in place. A clip teaches once: reporting it again only marks it. It is marked
+        last, so a clip shown as a false alarm has taught what it could.
+        """
+        try:
+            await self._async_learn_from(clip)
+        finally:
+            await self.hass.async_add_executor_job(
+                lambda: self.shared.store.update(clip.id, false_alarm=True)
+            )
+
+    async def _async_learn_from(self, clip: Clip) -> None:
+        if self.learning.taught(clip.id):
+            return
+        path = await self.hass.async_add_executor_job(self.shared.store.file_for, clip.id)
+        if path is None:
+            return  # the file is gone: nothing to learn from
+        motion = clip.motion
+        window = (motion[0], motion[1]) if motion is not None and len(motion) == 2 else None
+        try:
+            seen = await self.hass.async_add_executor_job(
+                observe_clip, path, self.watcher.settings, window
+            )
+        except Exception:  # noqa: BLE001 - a broken clip must not break the report
+            _LOGGER.warning("Could not analyse clip %s to learn from it", clip.id)
+            return
+        if self.learning.learn(clip.id, seen) is None:
+            return  # the same clip was reported twice at once: it taught already
         await self.hass.async_add_executor_job(
-            lambda: self.shared.store.update(clip.id, false_alarm=True)
+            self.watcher.set_learned, self.learning.learned_grid(), self.learning.max_area
         )
-        if clip.box is not None and len(clip.box) == 4:
-            x0, y0, x1, y1 = clip.box
-            self.learning.report((x0, y0, x1, y1))
-            self.watcher.detector.learned = self.learning.learned_boxes()
         await self._store.async_save(self._flags_dict())
         self._async_notify()
 
     async def async_reset_learning(self) -> None:
         self.learning.reset()
-        self.watcher.detector.learned = ()
+        await self.hass.async_add_executor_job(self.watcher.set_learned, None)
         await self._store.async_save(self._flags_dict())
         self._async_notify()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ class SharedStore:
 
 
 DATA_STORE: HassKey[SharedStore] = HassKey(DOMAIN)
+DATA_STORE_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_store_lock")
 
 
 def media_root(hass: HomeAssistant) -> Path:
@@ -35,9 +37,18 @@ def media_root(hass: HomeAssistant) -> Path:
 
 
 async def async_get_store(hass: HomeAssistant) -> SharedStore:
-    """The shared store, loaded (and reconciled with the folder) on first use."""
-    if (shared := hass.data.get(DATA_STORE)) is None:
-        store = ClipStore(media_root(hass), dt_util.get_default_time_zone())
-        await hass.async_add_executor_job(store.load)
-        shared = hass.data.setdefault(DATA_STORE, SharedStore(store))
+    """The shared store, loaded (and reconciled with the folder) once, on first use.
+
+    Cameras set up together wait for the one load under the lock: two loads at once
+    would both rebuild the index and race each other's writes. A failed load (OSError)
+    leaves nothing behind, so the next setup attempt loads again.
+    """
+    if (shared := hass.data.get(DATA_STORE)) is not None:
+        return shared
+    lock = hass.data.setdefault(DATA_STORE_LOCK, asyncio.Lock())
+    async with lock:
+        if (shared := hass.data.get(DATA_STORE)) is None:
+            store = ClipStore(media_root(hass), dt_util.get_default_time_zone())
+            await hass.async_add_executor_job(store.load)
+            shared = hass.data[DATA_STORE] = SharedStore(store)
     return shared
