@@ -258,3 +258,29 @@ def test_unreadable_clip_is_logged_not_fatal(
     recorder.close()
     assert clips == []
     assert "Could not write a clip for garden" in caplog.text
+
+
+def test_preroll_is_capped_when_a_camera_sends_no_second_keyframe(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One keyframe, then only deltas: the buffer never holds more than its byte cap."""
+    from dataclasses import dataclass
+
+    from custom_components.privacy_cam.engine.recording import preroll
+
+    @dataclass
+    class Item:
+        wall: float
+        is_keyframe: bool
+        data: bytes
+
+    buffer: PrerollBuffer[Item] = PrerollBuffer(5.0)
+    chunk = b"\0" * (1 << 20)
+    buffer.add(Item(0.0, True, chunk))
+    for index in range(1, 200):
+        buffer.add(Item(index * 0.1, False, chunk))
+        assert buffer.size_bytes <= preroll.MAX_BUFFER_BYTES
+    assert buffer.overflows >= 1
+    assert caplog.text.count("without a second keyframe") == 1
+    buffer.add(Item(30.0, True, chunk))  # the next keyframe starts it again
+    assert len(buffer) == 1

@@ -117,6 +117,30 @@ def test_manual_clip_is_as_long_as_asked_beside_motion(tmp_path: Path, long_gop:
     assert late.motion is None and walker.start == packets[80].wall
 
 
+def test_a_second_manual_request_extends_the_open_clip(tmp_path: Path, long_gop: Path) -> None:
+    """A flood of record_clip calls opens one clip (and one encoder), as long as the last
+    request asks."""
+    store = ClipStore(tmp_path / "privacy_cam")
+    store.load()
+    recorder, clips, packets = _fed_recorder(long_gop, store, 200, preroll=5.0)
+    try:
+        ids = set()
+        for index, packet in enumerate(packets):
+            if index == 95:
+                ids.add(recorder.begin("manual", None, since=packet.wall, duration=3.0))
+            if 96 <= index < 156:  # sixty more requests, the last asks for 3 s from 155
+                ids.add(recorder.begin("manual", None, since=packet.wall, duration=3.0))
+                assert len(recorder._active) == 1
+            recorder.add(packet)
+        found = clips.wait(1)
+    finally:
+        recorder.stop()
+        recorder.close()
+    assert len(ids) == 1 and len(found) == 1
+    # From the keyframe before the first request (80) to 3 s after the last (185).
+    assert _numbers(store.root / found[0].path) == list(range(80, 185))
+
+
 def test_manual_clip_waits_for_the_first_keyframe(tmp_path: Path, long_gop: Path) -> None:
     """Right after start (nothing buffered yet) the clip still lasts as asked."""
     store = ClipStore(tmp_path / "privacy_cam")

@@ -135,6 +135,20 @@ def test_size_limits_from_headers(http_camera: HttpCamera) -> None:
     assert png_size(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20) is None
 
 
+def test_a_header_the_size_check_cannot_read_is_refused(http_camera: HttpCamera) -> None:
+    """FFmpeg skips junk after the JPEG start and honours a later frame header: a picture
+    whose header we cannot read, or with a second, larger header, is never decoded."""
+    jpeg = http_camera.frames[0]
+    decoder = ImageDecoder()
+    assert decoder.decode(jpeg).width == 320
+    with pytest.raises(SourceError, match="not a decodable JPEG"):
+        decoder.decode(jpeg[:2] + b"\x00" + jpeg[2:])
+    # A second SOF segment claiming 9000 px, before the scan.
+    sof = b"\xff\xc0\x00\x11\x08" + (9000).to_bytes(2, "big") * 2 + b"\x03" + b"\x01\x22\x00" * 3
+    with pytest.raises(SourceError, match="too large"):
+        decoder.decode(jpeg[:2] + sof + jpeg[2:])
+
+
 def test_only_jpeg_and_png_are_decoded(http_camera: HttpCamera) -> None:
     png = probe(SourceConfig(kind="snapshot", url=http_camera.url("/snapshot_png")))
     assert (png.width, png.height) == (320, 240)

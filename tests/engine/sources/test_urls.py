@@ -112,3 +112,39 @@ def test_shown_url_hides_userinfo_and_secret_values() -> None:
     broken = f"http://[::1/x?token={REDACTED}"
     assert restore_redacted(broken, typed) == broken
     assert shown_url("rtsp://admin:Pw-1@cam:99999/x") == "rtsp://cam:99999/x"
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "kept"),
+    [
+        # UniFi Protect: the RTSPS path is the access token.
+        ("rtsps://192.168.1.1:7441/Xk3pQ9sLmN2vB7tR?enableSrtp", "Xk3pQ9sLmN2vB7tR", "?enableSrtp"),
+        # Dahua-style credentials in the path.
+        (
+            "rtsp://192.168.1.30/user=admin_password=hunter2_channel=1_stream=0.sdp",
+            "hunter2",
+            "channel=1_stream=0.sdp",
+        ),
+        ("http://192.168.1.40/cgi-bin/snapshot.cgi;pwd=hunter2", "hunter2", "snapshot.cgi;pwd="),
+    ],
+)
+def test_secrets_in_url_paths_are_redacted_everywhere(url: str, secret: str, kept: str) -> None:
+    """Diagnostics (redact_url), log lines (scrub) and the suggested name never carry a
+    credential that sits in the path."""
+    assert secret not in redact_url(url) and kept in redact_url(url)
+    logged = scrub(f"Could not open {url}: Connection refused")
+    assert secret not in logged and logged.endswith(": Connection refused")
+    assert secret not in camera_name(url) and "password" not in camera_name(url)
+
+
+def test_ordinary_paths_are_left_alone() -> None:
+    for url in (
+        "rtsp://192.168.1.20:554/h264Preview_01_main",
+        "rtsp://192.168.1.20/cam/realmonitor?channel=1&subtype=0",
+        "http://192.168.1.20/axis-cgi/mjpg/video.cgi",
+        "rtsp://192.168.1.20/MediaInput/h264/stream_1",
+    ):
+        assert redact_url(url) == url
+    assert camera_name("rtsp://192.168.1.20:554/h264Preview_01_main") == (
+        "192.168.1.20 /h264Preview_01_main"
+    )

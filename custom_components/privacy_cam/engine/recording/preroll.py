@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from typing import Protocol
+
+_LOGGER = logging.getLogger(__name__)
 
 # Far above any sane pre-roll; protects memory from cameras without keyframes.
 MAX_BUFFER_BYTES = 64 * 1024 * 1024
@@ -31,6 +34,7 @@ class PrerollBuffer[T: Timed]:
         self._items: deque[T] = deque()
         self._keyframes: deque[float] = deque()  # wall times of keyframes in the buffer
         self._bytes = 0
+        self.overflows = 0  # times the byte cap was hit with a single keyframe
         self._lock = threading.Lock()
 
     @property
@@ -54,6 +58,18 @@ class PrerollBuffer[T: Timed]:
                 self._keyframes[1] <= cutoff or self._bytes > MAX_BUFFER_BYTES
             ):
                 self._drop_gop()
+            if self._bytes > MAX_BUFFER_BYTES:
+                # One keyframe and then only deltas past the cap: a camera without a
+                # usable keyframe interval. Start again from its next keyframe.
+                self.overflows += 1
+                if self.overflows == 1:
+                    _LOGGER.warning(
+                        "Camera sent %d MiB without a second keyframe; pre-roll dropped",
+                        MAX_BUFFER_BYTES >> 20,
+                    )
+                self._items.clear()
+                self._keyframes.clear()
+                self._bytes = 0
 
     def since(self, wall: float) -> list[T]:
         """Items from the last keyframe at or before `wall` (or the oldest) to now."""

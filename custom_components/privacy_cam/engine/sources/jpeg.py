@@ -74,9 +74,12 @@ class ImageDecoder:
             raise SourceError(ErrorKind.NO_VIDEO, "empty image")
         if data.startswith(JPEG_SOI):
             size = jpeg_size(data)
-            if size is not None:
-                check_size(*size)
-            return self._decode_jpeg(data)
+            if size is None:  # FFmpeg would skip junk and find a header we did not check
+                raise SourceError(ErrorKind.NO_VIDEO, "not a decodable JPEG image")
+            check_size(*size)
+            frame = self._decode_jpeg(data)
+            check_size(frame.width, frame.height)
+            return frame
         if data.startswith(PNG_SIGNATURE):
             size = png_size(data)
             if size is None:
@@ -88,8 +91,11 @@ class ImageDecoder:
     def _decode_jpeg(self, data: bytes) -> av.VideoFrame:
         if self._codec is None:
             codec = av.CodecContext.create("mjpeg", "r")
+            # FFmpeg's own limit too, in case a header slips past ours.
+            options = {"max_pixels": str(MAX_PIXELS)}
             if self.lowres:
-                codec.options = {"lowres": str(self.lowres)}
+                options["lowres"] = str(self.lowres)
+            codec.options = options
             self._codec = codec  # type: ignore[assignment]
         assert self._codec is not None
         try:
@@ -115,20 +121,26 @@ def _decode_png(data: bytes) -> av.VideoFrame:
 
 
 def jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """Read (width, height) from a JPEG's SOF header without decoding it."""
+    """Read (width, height) from a JPEG's SOF headers without decoding it: the largest
+    of them (a decoder may honour a later one), None if the header does not parse."""
     i = 2
     n = len(data)
-    while i + 9 < n:
+    size: tuple[int, int] | None = None
+    while i + 4 <= n:
         if data[i] != 0xFF:
             return None
         marker = data[i + 1]
         if marker == 0xFF:  # fill byte
             i += 1
             continue
+        if marker == 0xDA:  # start of scan: every frame header came before it
+            return size
         length = int.from_bytes(data[i + 2 : i + 4], "big")
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if i + 9 > n:
+                return None
             height = int.from_bytes(data[i + 5 : i + 7], "big")
             width = int.from_bytes(data[i + 7 : i + 9], "big")
-            return width, height
+            size = (max(width, size[0]), max(height, size[1])) if size else (width, height)
         i += 2 + length
-    return None
+    return size

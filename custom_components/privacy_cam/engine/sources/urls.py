@@ -31,6 +31,30 @@ SECRET_QUERY_KEYS = frozenset(
 )
 REDACTED = "**REDACTED**"
 _USERINFO_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+# Secrets in the path: `key=value` pieces (Dahua-style `user=admin_password=x_channel=1`,
+# `;pwd=x`) and whole segments that look like access tokens (UniFi Protect's RTSPS path:
+# 12+ letters and digits, mixing upper case, lower case and digits).
+_PATH_SECRET_RE = re.compile(
+    r"(?P<key>(?:" + "|".join(sorted(SECRET_QUERY_KEYS, key=len, reverse=True)) + r"))="
+    r"(?P<value>[^_/;&?#]*)",
+    re.IGNORECASE,
+)
+_PATH_TOKEN_RE = re.compile(
+    r"(?<![^/])(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[A-Z])"
+    r"(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{12,}(?![^/])"
+)
+_QUERY_SECRET_RE = re.compile(
+    r"(?<![^&;])((?:" + "|".join(sorted(SECRET_QUERY_KEYS, key=len, reverse=True)) + r"))"
+    r"=[^&;#]*",
+    re.IGNORECASE,
+)
+_URL_IN_TEXT_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_path(path: str) -> str:
+    """The path with secret-looking pieces replaced by REDACTED."""
+    path = _PATH_SECRET_RE.sub(lambda m: f"{m.group('key')}={REDACTED}", path)
+    return _PATH_TOKEN_RE.sub(REDACTED, path)
 
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:
@@ -84,14 +108,9 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
-    query = urlencode(
-        [
-            (key, REDACTED if key.lower() in SECRET_QUERY_KEYS else value)
-            for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        ],
-        safe="*",
-    )
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    # The query as it was, secret values replaced (a bare `?enableSrtp` stays bare).
+    query = _QUERY_SECRET_RE.sub(lambda m: f"{m.group(1)}={REDACTED}", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, path=redact_path(parts.path), query=query))
 
 
 def scrub(text: str, *secrets: str | None) -> str:
@@ -101,7 +120,15 @@ def scrub(text: str, *secrets: str | None) -> str:
             text = text.replace(quote(secret, safe=""), REDACTED)
             text = text.replace(secret, REDACTED)
     # After the secrets: "user:**REDACTED**@" then loses its username too.
-    return _USERINFO_RE.sub(rf"\g<scheme>{REDACTED}@", text)
+    text = _USERINFO_RE.sub(rf"\g<scheme>{REDACTED}@", text)
+    # URLs quoted in library messages lose path tokens and secret query values too.
+    return _URL_IN_TEXT_RE.sub(_redact_found_url, text)
+
+
+def _redact_found_url(match: re.Match[str]) -> str:
+    url = match.group(0)
+    body = url.rstrip(".,:;)]}")  # sentence punctuation after a URL is not part of it
+    return redact_url(body) + url[len(body) :]
 
 
 def normalise_url(url: str) -> str:
@@ -196,7 +223,7 @@ def camera_name(url: str) -> str:
             return f"{host} channel {channel}" + (f" stream {stream}" if stream > 1 else "")
         return f"{host} channel {number}"
     path = unquote(parts.path).rstrip("/")
-    if not path:
+    if not path or redact_path(path) != path:  # a path that carries a secret names nothing
         return host
     if len(path) > MAX_NAME_PATH:
         path = "…" + path[-(MAX_NAME_PATH - 1) :]
