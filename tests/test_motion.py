@@ -236,7 +236,17 @@ async def test_report_false_alarm_learns_the_nuisance_once(
             target.write_bytes(video.read_bytes())
         elif content is not None:
             target.write_bytes(content)
-        clip = Clip(clip_id, "garden", time.time(), 12.0, "motion", relative, 1, motion=[2.6, 11.6])
+        clip = Clip(
+            clip_id,
+            "garden",
+            time.time(),
+            12.0,
+            "motion",
+            relative,
+            1,
+            motion=[2.6, 11.6],
+            owner=entry.entry_id,
+        )
         store.add(clip)
         return clip
 

@@ -18,6 +18,8 @@ from homeassistant.components.media_source import (
 from homeassistant.const import ATTR_ENTITY_ID, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -440,3 +442,114 @@ async def test_manual_clip_is_as_long_as_asked_soon_after_start(hass: HomeAssist
 def _count_frames(path: Path) -> int:
     with av.open(str(path)) as container:
         return sum(1 for _ in container.decode(video=0))
+
+
+def _garden(hass: HomeAssistant, unique_id: str) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Garden", unique_id=unique_id, data={"kind": "demo"}
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+async def _record_on(hass: HomeAssistant, entry: Any) -> str:
+    saved: list[Event] = []
+    unsubscribe = hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
+    runtime = entry.runtime_data.runtime
+    await wait_for(lambda: runtime.available, 10)
+    clip_id = await runtime.async_record_clip(1)
+    assert clip_id is not None
+    await wait_for(lambda: any(e.data["clip_id"] == clip_id for e in saved), 10)
+    unsubscribe()
+    return str(clip_id)
+
+
+async def _clips_of(hass: HomeAssistant, entry: Any) -> list[str]:
+    listing = await hass.services.async_call(
+        DOMAIN,
+        "list_clips",
+        {"camera": entry.runtime_data.runtime.camera_entity_id},
+        blocking=True,
+        return_response=True,
+    )
+    return [c["id"] for c in listing["clips"]]  # type: ignore[index,union-attr]
+
+
+async def _restart(hass: HomeAssistant, *entries: Any) -> None:
+    """Unload, forget everything in memory (as a restart does), set up in this order."""
+    from custom_components.privacy_cam.storage import DATA_STORE
+
+    for entry in entries:
+        await hass.config_entries.async_unload(entry.entry_id)
+    hass.data.pop(DATA_STORE, None)
+    for entry in entries:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_two_cameras_of_one_name_keep_their_own_clips(hass: HomeAssistant) -> None:
+    """Issue 10: two channels of one recorder, both named "Garden", set up in another
+    order after each restart: each keeps its folder and its own clips."""
+    assert await async_setup_component(hass, "media_source", {})
+    first, second = _garden(hass, "channel1"), _garden(hass, "channel2")
+    assert await hass.config_entries.async_setup(first.entry_id)  # sets up both
+    await hass.async_block_till_done()
+    folders = {e.entry_id: e.runtime_data.runtime.camera for e in (first, second)}
+    assert len(set(folders.values())) == 2
+    one, two = await _record_on(hass, first), await _record_on(hass, second)
+    for order in ((second, first), (first, second), (second, first)):
+        await _restart(hass, *order)
+        for entry, clip_id in ((first, one), (second, two)):
+            runtime = entry.runtime_data.runtime
+            assert runtime.camera == folders[entry.entry_id]
+            assert runtime.last_clip is not None and runtime.last_clip.id == clip_id
+            assert await _clips_of(hass, entry) == [clip_id]
+        # The media browser: each camera node lists its own clip.
+        root = await async_browse_media(hass, f"{URI_SCHEME}{DOMAIN}")
+        assert [c.title for c in root.children] == ["Garden", "Garden"]
+        for node in root.children:
+            camera = await async_browse_media(hass, node.media_content_id)
+            day = await async_browse_media(hass, camera.children[0].media_content_id)
+            assert len(day.children) == 1
+    # A third "Garden" while the second is not set up: the second keeps its folder.
+    third = _garden(hass, "channel3")
+    await hass.config_entries.async_unload(second.entry_id)
+    await _restart(hass, first, third)
+    assert third.runtime_data.runtime.camera not in folders.values()
+    assert third.runtime_data.runtime.last_clip is None
+    for entry in (first, third):
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_clips_from_before_owners_are_claimed_by_their_camera_only(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """Migration: clips recorded before owners were kept (no owner) go to the camera
+    that was set up then (stored switches, no stored folder), in the folder named as
+    before; a camera added later with the same name never gets them."""
+    old = _garden(hass, "old")
+    assert await hass.config_entries.async_setup(old.entry_id)
+    clip_id = await _record_on(hass, old)
+    store = old.runtime_data.runtime.shared.store
+    await hass.config_entries.async_unload(old.entry_id)
+
+    def _as_before() -> None:
+        with store._lock:
+            store._clips[clip_id].owner = None
+            store._save()
+
+    await hass.async_add_executor_job(_as_before)
+    state = hass_storage[f"{DOMAIN}.{old.entry_id}"]["data"]
+    assert state.pop("folder") == "garden"
+    new = _garden(hass, "new")
+    await _restart(hass, new, old)  # the new one first: it must not take the old folder
+    assert new.runtime_data.runtime.camera != "garden"
+    assert new.runtime_data.runtime.last_clip is None
+    assert await _clips_of(hass, new) == []
+    runtime = old.runtime_data.runtime
+    assert runtime.camera == "garden"
+    assert runtime.last_clip is not None and runtime.last_clip.id == clip_id
+    assert runtime.last_clip.owner == old.entry_id
+    assert await _clips_of(hass, old) == [clip_id]
+    for entry in (new, old):
+        await hass.config_entries.async_unload(entry.entry_id)

@@ -16,7 +16,7 @@ from .data import PrivacyCamConfigEntry, PrivacyCamData
 from .engine import ErrorKind, SourceError, create_source
 from .engine.sharing.destinations import DestinationError
 from .engine.sources.urls import scrub
-from .runtime import STATE_VERSION, CameraRuntime
+from .runtime import STATE_VERSION, CameraRuntime, async_camera_folder
 from .services import async_setup_services
 from .share_destination import destination_from_data
 from .sharing import async_resume_sharing
@@ -89,6 +89,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -
             motion_settings(entry.options),
             shared,
             recording_options(entry.options),
+            camera=await async_camera_folder(hass, entry, shared),
         )
         shared.retention.max_age_days[runtime.camera] = float(days)
         # Privacy mode is known before the first frame could be pulled.
@@ -132,5 +133,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -> None:
-    """Forget the camera's stored switches."""
+    """Forget the camera's stored switches.
+
+    Its clips stay on disk (evidence), still owned by this removed entry: no camera
+    added later lists, learns from or shares them, whatever its name.
+    """
     await Store(hass, STATE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()

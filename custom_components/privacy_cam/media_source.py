@@ -99,6 +99,16 @@ class PrivacyCamMediaSource(MediaSource):
         entry = self.hass.config_entries.async_get_entry(entry_id) if entry_id else None
         return entry.title if entry else camera
 
+    def _clips(self, shared: SharedStore, camera: str) -> list[Clip]:
+        """A camera's node lists the clips that camera recorded (their owner). A folder
+        of a removed camera (or of clips without an owner) lists those under the folder's
+        name: never under another camera's."""
+        owner = shared.cameras.get(camera)
+        if owner is not None:
+            return shared.store.clips(owner=owner)
+        others = set(shared.cameras.values())
+        return [c for c in shared.store.clips(camera=camera) if c.owner not in others]
+
     def _folder(
         self,
         identifier: str,
@@ -165,14 +175,14 @@ class PrivacyCamMediaSource(MediaSource):
         return self._folder(PENDING, PENDING_TITLE, children, child_class=MediaClass.VIDEO)
 
     def _camera(self, shared: SharedStore, camera: str) -> BrowseMediaSource:
-        days = shared.store.days(shared.store.clips(camera=camera))
+        days = shared.store.days(self._clips(shared, camera))
         children = [
             self._folder(f"{camera}/{day}", day, [], child_class=MediaClass.VIDEO) for day in days
         ]
         return self._folder(camera, self._title(shared, camera), children)
 
     def _day(self, shared: SharedStore, camera: str, day: str, page: int) -> BrowseMediaSource:
-        clips = [c for c in shared.store.clips(camera=camera) if shared.store.day(c) == day]
+        clips = [c for c in self._clips(shared, camera) if shared.store.day(c) == day]
         first = (page - 1) * PAGE_SIZE
         children = [self._clip(shared, clip) for clip in clips[first : first + PAGE_SIZE]]
         if first + PAGE_SIZE < len(clips):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import time
@@ -34,9 +35,9 @@ from .engine.motion.detector import MotionResult, MotionSettings
 from .engine.motion.events import Change, MotionEvent
 from .engine.motion.learning import NuisanceMemory, observe_clip
 from .engine.motion.watcher import MotionWatcher
-from .engine.recording.clipstore import Clip, camera_slug
+from .engine.recording.clipstore import CAMERA_RE, Clip, camera_slug
 from .engine.recording.recorder import ClipRecorder
-from .storage import SharedStore
+from .storage import DATA_FOLDER_LOCK, SharedStore
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 STATE_VERSION = 1
 LEARNED_KEY = "learned_regions"
+FOLDER_KEY = "folder"  # the camera's clip folder, chosen once
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +80,16 @@ class CameraRuntime:
         settings: MotionSettings,
         shared: SharedStore,
         recording: RecordingOptions,
+        *,
+        camera: str,
     ) -> None:
+        """`camera` is the clip folder from `async_camera_folder` (never the title)."""
         self.hass = hass
         self.entry = entry
         self.source = source
         self.shared = shared
         self.record_options = recording
-        self.camera = _unique_slug(shared, entry)
+        self.camera = camera
         self.watcher = MotionWatcher(source, settings, self._on_motion)
         self.recorder = ClipRecorder(
             source,
@@ -95,8 +100,10 @@ class CameraRuntime:
             preroll=recording.preroll,
             postroll=recording.postroll,
             max_length=recording.max_length,
+            owner=entry.entry_id,
         )
-        self.last_clip: Clip | None = next(iter(shared.store.clips(camera=self.camera)), None)
+        # This camera's clips are the ones it recorded (owner), never a folder's.
+        self.last_clip: Clip | None = next(iter(shared.store.clips(owner=entry.entry_id)), None)
         self.disk_full = False
         self._thumbnail_score: tuple[str | None, float] = (None, 0.0)
         self.flags = CameraFlags()
@@ -108,9 +115,7 @@ class CameraRuntime:
         self.last_motion: datetime | None = None
         self.current_event: MotionEvent | None = None
         self._alarm_event_id: str | None = None
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STATE_VERSION, f"{DOMAIN}.{entry.entry_id}"
-        )
+        self._store = _state_store(hass, entry.entry_id)
         self._listeners: list[CALLBACK_TYPE] = []
         self._motion_listeners: list[MotionListener] = []
         self._issue_timer: CALLBACK_TYPE | None = None
@@ -213,6 +218,7 @@ class CameraRuntime:
     def _flags_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {name: getattr(self.flags, name) for name in CameraFlags.__slots__}
         data[LEARNED_KEY] = self.learning.as_dict()
+        data[FOLDER_KEY] = self.camera
         return data
 
     # Local learning ------------------------------------------------------------------
@@ -483,14 +489,60 @@ def media_content_id(clip_id: str) -> str:
     return f"media-source://{DOMAIN}/clip/{clip_id}"
 
 
-def _unique_slug(shared: SharedStore, entry: ConfigEntry) -> str:
-    """A folder name for the camera, stable across restarts, unique among cameras."""
-    slug = camera_slug(entry.title)
-    owner = shared.cameras.get(slug)
-    if owner is not None and owner != entry.entry_id:
-        slug = f"{slug}_{entry.entry_id[-6:].lower()}"
-    shared.cameras[slug] = entry.entry_id
-    return slug
+def _state_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """The camera's switches, learning and clip folder, kept per config entry."""
+    return Store(hass, STATE_VERSION, f"{DOMAIN}.{entry_id}")
+
+
+async def async_camera_folder(hass: HomeAssistant, entry: ConfigEntry, shared: SharedStore) -> str:
+    """The camera's clip folder: chosen once, then read back, never re-derived.
+
+    A new camera never takes a folder that holds clips of another camera (or of a
+    removed one, or clips without an owner), nor one another camera already has.
+    A camera set up before folders were remembered keeps the folder it had then,
+    derived from its name as before, and claims the clips without an owner in it.
+    """
+    lock = hass.data.setdefault(DATA_FOLDER_LOCK, asyncio.Lock())
+    async with lock:
+        state = _state_store(hass, entry.entry_id)
+        stored = await state.async_load() or {}
+        folder = stored.get(FOLDER_KEY)
+        if not isinstance(folder, str) or not CAMERA_RE.fullmatch(folder):
+            # Stored switches without a folder: a camera from before (migration).
+            folder = await _async_choose_folder(hass, entry, shared, legacy=bool(stored))
+            await state.async_save({**stored, FOLDER_KEY: folder})
+        shared.cameras[folder] = entry.entry_id
+        await hass.async_add_executor_job(shared.store.claim, folder, entry.entry_id)
+    return folder
+
+
+async def _async_choose_folder(
+    hass: HomeAssistant, entry: ConfigEntry, shared: SharedStore, *, legacy: bool
+) -> str:
+    base = camera_slug(entry.title)
+    suffix = camera_slug(entry.entry_id)
+    candidates = [
+        base,
+        f"{base[:57]}_{suffix[-6:]}",
+        f"{base[: max(1, 63 - len(suffix))]}_{suffix}"[:64],
+    ]
+    taken = {slug for slug, owner in shared.cameras.items() if owner != entry.entry_id}
+    live = set(shared.cameras.values())
+    for other in hass.config_entries.async_entries(DOMAIN):
+        if other.entry_id == entry.entry_id or other.entry_id in live:
+            continue
+        # Cameras not set up now (disabled, failing) keep their folders too.
+        data = await _state_store(hass, other.entry_id).async_load()
+        if data and isinstance(folder := data.get(FOLDER_KEY), str):
+            taken.add(folder)
+    allowed: set[str | None] = {entry.entry_id, None} if legacy else {entry.entry_id}
+    for folder in candidates:
+        if folder in taken:
+            continue
+        owners = await hass.async_add_executor_job(shared.store.folder_owners, folder)
+        if owners <= allowed:
+            return folder
+    return candidates[-1]
 
 
 def _wall(monotonic: float) -> datetime:

@@ -95,4 +95,5 @@ class StorageUsedSensor(PrivacyCamEntity, SensorEntity):
 
     @property
     def native_value(self) -> float:
-        return self.runtime.shared.store.used_bytes(self.runtime.camera) / 1_000_000
+        used = self.runtime.shared.store.used_bytes(owner=self.runtime.entry.entry_id)
+        return used / 1_000_000

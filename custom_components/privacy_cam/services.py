@@ -170,15 +170,16 @@ def _clip_dict(hass: HomeAssistant, clip: Clip) -> dict[str, Any]:
 async def _async_list_clips(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     shared = await async_get_store(hass)
-    camera = None
+    owner = None
     if ATTR_CAMERA in call.data:
-        camera = _runtime_for_camera(hass, call.data[ATTR_CAMERA]).camera
+        # The camera's clips are those it recorded, whatever folder they are in.
+        owner = _runtime_for_camera(hass, call.data[ATTR_CAMERA]).entry.entry_id
     start, end = call.data.get(ATTR_START), call.data.get(ATTR_END)
     since = None if start is None else _timestamp(start)
     until = None if end is None else _timestamp(end)
     if since is not None and until is not None and until < since:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="end_before_start")
-    clips = shared.store.clips(camera=camera, since=since, until=until)[: call.data[ATTR_LIMIT]]
+    clips = shared.store.clips(since=since, until=until, owner=owner)[: call.data[ATTR_LIMIT]]
     return {"clips": [_clip_dict(hass, clip) for clip in clips]}
 
 
@@ -241,7 +242,7 @@ async def async_report_false_alarm(
         # Checked before anything changes: a bad destination must not half-report.
         usable_destination(hass, share_with)
         sharing = await async_get_sharing(hass)
-    runtime = _runtime_for_slug(hass, clip.camera)
+    runtime = _runtime_for_owner(hass, clip.owner)
     if runtime is None:
         # The camera is gone or not loaded: still mark the clip, nothing to learn into.
         await hass.async_add_executor_job(lambda: shared.store.update(clip_id, false_alarm=True))
@@ -263,13 +264,13 @@ async def _async_audit_log(call: ServiceCall) -> ServiceResponse:
     return {"entries": entries, **status.as_dict()}
 
 
-def _runtime_for_slug(hass: HomeAssistant, camera: str) -> CameraRuntime | None:
+def _runtime_for_owner(hass: HomeAssistant, owner: str | None) -> CameraRuntime | None:
+    """The loaded camera that recorded the clip; None for a removed camera's clip."""
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        if entry.data.get(CONF_KIND) == KIND_DESTINATION:
+        if entry.entry_id != owner or entry.data.get(CONF_KIND) == KIND_DESTINATION:
             continue
         runtime: CameraRuntime = entry.runtime_data.runtime
-        if runtime.camera == camera:
-            return runtime
+        return runtime
     return None
 
 

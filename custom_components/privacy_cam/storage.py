@@ -22,12 +22,15 @@ class SharedStore:
             max_total_bytes=MAX_TOTAL_BYTES, min_free_bytes=MIN_FREE_BYTES
         )
     )
-    # camera slug -> config entry id, for the media browser's titles
+    # clip folder -> config entry id of the camera that has it (since this start);
+    # which camera a clip belongs to is its `owner`, never its folder
     cameras: dict[str, str] = field(default_factory=dict)
 
 
 DATA_STORE: HassKey[SharedStore] = HassKey(DOMAIN)
 DATA_STORE_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_store_lock")
+# Cameras choose their clip folders one at a time (two new cameras of one name).
+DATA_FOLDER_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_folder_lock")
 
 
 def media_root(hass: HomeAssistant) -> Path:

@@ -148,3 +148,80 @@ def test_queries_and_paths(tmp_path: Path, sample_mp4: Path) -> None:
     assert store.delete(a.id) and not store.delete(a.id)
     assert camera_slug("Front Door (cam 1)") == "front_door_cam_1"
     assert camera_slug("!!!") == "camera"
+
+
+def test_an_index_entry_never_reaches_outside_the_store(tmp_path: Path) -> None:
+    """Someone who can write the media share edits index.json to point a clip at another
+    file: retention and delete_clip must not delete it."""
+    import json as _json
+
+    victim = tmp_path / "config" / "secrets.yaml"
+    victim.parent.mkdir()
+    victim.write_text("api_key: x\n")
+    root = tmp_path / "media" / "privacy_cam"
+    root.mkdir(parents=True)
+    old = time.time() - 90 * 86400
+    entries = [
+        {
+            "id": "aaaaaaaaaaaa",
+            "camera": "garden",
+            "start": old,
+            "duration": 1.0,
+            "reason": "motion",
+            "path": "../../config/secrets.yaml",
+            "size": 10,
+        },
+        {
+            "id": "bbbbbbbbbbbb",
+            "camera": "garden",
+            "start": old,
+            "duration": 1.0,
+            "reason": "motion",
+            "path": "garden/2026-01-01/../../../config/secrets.yaml",
+            "size": 10,
+        },
+    ]
+    (root / "index.json").write_text(_json.dumps({"version": 1, "clips": entries}))
+    store = ClipStore(root)
+    store.load()
+    assert store.clips() == []
+    store.enforce(Retention(max_age_days={"garden": 1.0}))
+    store.delete("aaaaaaaaaaaa")
+    assert victim.exists()
+
+
+def test_owners_survive_restarts_and_are_never_taken(tmp_path: Path, sample_mp4: Path) -> None:
+    """A clip records who made it; claiming gives only clips without an owner away."""
+    store = ClipStore(tmp_path / "privacy_cam")
+    store.load()
+    now = time.time()
+    mine = _add(store, sample_mp4, "0123456789aa", now - 30)
+    legacy = _add(store, sample_mp4, "0123456789ab", now - 20)
+    theirs = _add(store, sample_mp4, "0123456789ac", now - 10)
+    with store._lock:
+        store._clips[mine.id].owner = "entry-a"
+        store._clips[theirs.id].owner = "entry-b"
+        store._save()
+    assert store.folder_owners("garden") == {"entry-a", "entry-b", None}
+    assert store.folder_owners("porch") == set()
+    assert store.claim("porch", "entry-a") == 0
+    assert store.claim("garden", "entry-a") == 1  # only the clip without an owner
+    assert store.claim("garden", "entry-c") == 0
+    again = ClipStore(tmp_path / "privacy_cam")
+    again.load()
+    owners = {c.id: c.owner for c in again.clips()}
+    assert owners == {mine.id: "entry-a", legacy.id: "entry-a", theirs.id: "entry-b"}
+    assert [c.id for c in again.clips(owner="entry-a")] == [legacy.id, mine.id]
+    assert [c.id for c in again.clips(camera="garden", owner="entry-b")] == [theirs.id]
+    assert again.clips(owner="entry-c") == []
+    assert again.used_bytes(owner="entry-b") == theirs.size
+    assert again.used_bytes(owner="entry-a") == mine.size + legacy.size
+    # An index from before owners were kept still loads: its clips have no owner.
+    index = tmp_path / "privacy_cam" / "index.json"
+    data = json.loads(index.read_text())
+    for item in data["clips"]:
+        del item["owner"]
+    index.write_text(json.dumps(data))
+    old = ClipStore(tmp_path / "privacy_cam")
+    old.load()
+    assert {c.owner for c in old.clips()} == {None}

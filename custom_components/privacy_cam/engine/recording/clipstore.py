@@ -67,6 +67,9 @@ class Clip:
     protected: bool = False  # e.g. a report in progress
     box: list[float] | None = None  # where the event's motion was (normalised)
     motion: list[float] | None = None  # [first, last] motion, seconds into the clip
+    # Who recorded it (an opaque ID from the caller); None for clips from before
+    # owners were recorded and for clips adopted or salvaged from the folder.
+    owner: str | None = None
 
     @property
     def end(self) -> float:
@@ -147,7 +150,10 @@ class ClipStore:
             raw = json.loads((self.root / INDEX_NAME).read_text())
             for item in raw.get("clips", []):
                 clip = Clip(**item)
-                clips[clip.id] = clip
+                if self._well_formed(clip):
+                    clips[clip.id] = clip
+                else:  # hand-edited: never let an index entry point outside the store
+                    _LOGGER.warning("Ignoring a clip index entry that names no clip file")
         except FileNotFoundError:
             pass
         except (ValueError, TypeError, KeyError) as err:
@@ -285,8 +291,10 @@ class ClipStore:
         camera: str | None = None,
         since: float | None = None,
         until: float | None = None,
+        *,
+        owner: str | None = None,
     ) -> list[Clip]:
-        """Newest first."""
+        """Newest first; `owner` keeps only the clips of that owner."""
         with self._lock:
             items = [replace(c) for c in self._clips.values()]
         return sorted(
@@ -294,6 +302,7 @@ class ClipStore:
                 c
                 for c in items
                 if (camera is None or c.camera == camera)
+                and (owner is None or c.owner == owner)
                 and (since is None or c.end >= since)
                 and (until is None or c.start <= until)
             ),
@@ -316,14 +325,46 @@ class ClipStore:
             clip = self._clips.pop(clip_id, None)
             if clip is None:
                 return False
-            (self.root / clip.path).unlink(missing_ok=True)
-            (self.root / clip.thumbnail).unlink(missing_ok=True)
+            if self._well_formed(clip):
+                (self.root / clip.path).unlink(missing_ok=True)
+                (self.root / clip.thumbnail).unlink(missing_ok=True)
             self._save()
         return True
 
-    def used_bytes(self, camera: str | None = None) -> int:
+    def _well_formed(self, clip: Clip) -> bool:
+        """`<camera>/<day>/<HH-MM-SS>_<id>.mp4` inside the store, named for its own ID."""
+        parts = Path(clip.path).parts
+        match = CLIP_FILE_RE.fullmatch(parts[-1]) if len(parts) == 3 else None
+        if match is None or match.group(2) != clip.id or not CLIP_ID_RE.fullmatch(clip.id):
+            return False
+        root = self.root.resolve()
+        return (self.root / clip.path).resolve().is_relative_to(root)
+
+    def used_bytes(self, camera: str | None = None, *, owner: str | None = None) -> int:
         with self._lock:
-            return sum(c.size for c in self._clips.values() if camera in (None, c.camera))
+            return sum(
+                c.size
+                for c in self._clips.values()
+                if camera in (None, c.camera) and owner in (None, c.owner)
+            )
+
+    def claim(self, camera: str, owner: str) -> int:
+        """Give the clips in `camera`'s folder that have no owner to `owner`.
+
+        Clips owned by someone else are never taken. Returns how many were claimed.
+        """
+        with self._lock:
+            claimed = [c for c in self._clips.values() if c.camera == camera and c.owner is None]
+            for clip in claimed:
+                clip.owner = owner
+            if claimed:
+                self._save()
+            return len(claimed)
+
+    def folder_owners(self, camera: str) -> set[str | None]:
+        """The owners of the clips in `camera`'s folder (None: clips without an owner)."""
+        with self._lock:
+            return {c.owner for c in self._clips.values() if c.camera == camera}
 
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.root).free

@@ -84,10 +84,12 @@ class ClipRecorder:
         preroll: float = DEFAULT_PREROLL,
         postroll: float = DEFAULT_POSTROLL,
         max_length: float = DEFAULT_MAX_LENGTH,
+        owner: str | None = None,
     ) -> None:
         self.source = source
         self.store = store
         self.camera = camera
+        self.owner = owner  # recorded in every clip's index entry
         self.on_clip = on_clip
         self.on_error = on_error
         self.postroll = postroll
@@ -98,6 +100,7 @@ class ClipRecorder:
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._writer: threading.Thread | None = None
         self._writers: dict[str, ClipWriter | None] = {}  # writer thread only
+        self._broken: set[str] = set()  # clips whose write failed (set by the writer)
         self._removers = [
             source.add_packet_callback(self.add),
             source.add_jpeg_callback(self.add),
@@ -153,11 +156,25 @@ class ClipRecorder:
         """Start a clip from the keyframe at or before `since` (wall time).
 
         With `duration` the clip ends by itself, `duration` seconds after `since`
-        (manual clips: they run beside any motion clip). Otherwise it runs until
+        (manual clips: they run beside any motion clip; one at a time, a second
+        request extends the open one). Otherwise it runs until
         `end()` plus the post-roll; an open clip of the same event is kept, an
         open clip of another event is finished.
         """
         with self._lock:
+            if event_id is None and duration is not None:
+                # One manual clip per camera: asking again extends it (a flood of calls
+                # must not open an encoder each).
+                for active in list(self._active):
+                    if active.event_id is None and active.duration is not None:
+                        if active.clip_id in self._broken:  # its write failed: start anew
+                            self._finish_locked(active)
+                            continue
+                        active.duration = max(active.duration, since + duration - active.since)
+                        if active.stop_at is not None and active.start is not None:
+                            start = max(active.since, active.start)
+                            active.stop_at = start + active.duration
+                        return active.clip_id
             if event_id is not None:
                 for active in list(self._active):
                     if active.event_id == event_id:
@@ -274,12 +291,14 @@ class ClipRecorder:
         except Exception as err:  # noqa: BLE001 - reported, the clip is dropped
             self._failed(writer, err)
             self._writers[job.clip_id] = None
+            self._broken.add(job.clip_id)
 
     def _open(self, clip_id: str, first: Item) -> ClipWriter | None:
         try:
             video, _ = self.store.new_paths(self.camera, first.wall, clip_id)
         except OSError as err:
             self._failed(None, err)
+            self._broken.add(clip_id)
             return None
         if isinstance(first, JpegFrame):
             writer: ClipWriter = JpegWriter(video, self.source.stats.fps or None)
@@ -290,6 +309,7 @@ class ClipRecorder:
         return writer
 
     def _finish(self, active: _Active) -> None:
+        self._broken.discard(active.clip_id)
         writer = self._writers.pop(active.clip_id, None)
         if writer is None or active.start is None:
             return
@@ -322,6 +342,7 @@ class ClipRecorder:
             part=active.part,
             box=None if active.box is None else [round(float(v), 4) for v in active.box],
             motion=_motion_window(active, active.start, duration),
+            owner=self.owner,
         )
         self.store.add(clip)
         return clip
