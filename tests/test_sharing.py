@@ -43,7 +43,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.privacy_cam.const import DOMAIN
 from custom_components.privacy_cam.engine.recording.clipstore import Clip
 from custom_components.privacy_cam.engine.sharing import senders
-from custom_components.privacy_cam.sharing import DATA_SHARING
+from custom_components.privacy_cam.engine.sharing.audit import GENESIS, _entry_hash
+from custom_components.privacy_cam.sharing import DATA_SHARING, async_get_sharing
 
 from .conftest import setup_demo, wait_for
 from .engine.sharing.test_sharing import slow_server
@@ -532,6 +533,8 @@ async def test_discard_failed_send_retry_and_expiry(
         # A double click: two dialogs agreeing at once send once; the other is told.
         _, one = await _dialog(client, first["report_id"])
         _, two = await _dialog(client, first["report_id"])
+        # Plain HTTP (allowed to 127.0.0.1 only) is not called HTTPS in the consent text.
+        assert one["description_placeholders"]["delivery"] == "HTTP upload"
         results = await asyncio.gather(
             _choose(client, one["flow_id"], "share"), _choose(client, two["flow_id"], "share")
         )
@@ -575,6 +578,19 @@ async def test_discard_failed_send_retry_and_expiry(
             DOMAIN, "withdraw_consent", {"report_id": "nope"}, blocking=True
         )
     assert err.value.translation_key == "report_not_found"
+    # "Don't share" stands: a discarded or expired report has nothing to withdraw, in the
+    # UI or by the service, and keeps its status.
+    for never_sent in (third["report_id"], second["report_id"]):
+        with pytest.raises(ServiceValidationError) as err:
+            await _withdraw(hass, never_sent)
+        assert err.value.translation_key == "report_never_sent"
+        flow = hass.config_entries.options
+        result = await flow.async_init(destination.entry_id)
+        result = await flow.async_configure(result["flow_id"], {"next_step_id": "reports"})
+        result = await flow.async_configure(result["flow_id"], {"report": never_sent})
+        assert result["type"] is FlowResultType.ABORT and result["reason"] == "never_sent"
+    sharing = hass.data[DATA_SHARING]
+    assert sharing.reports.get(third["report_id"]).status == "discarded"
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -695,14 +711,14 @@ async def test_consent_covers_where_the_clip_goes(
     """The target is in the consent text; changing it voids pending reports at once;
     withdrawal goes where the clip went (also after a failed send), not to the new URL."""
     with webhook_server() as old, webhook_server() as new:
-        destination = await _destination(hass, url=old.url + "?token=abc")
+        destination = await _destination(hass, url=old.url + "?token=Tok-Secret-9")
         entry, clip = await _camera_with_clip(hass)
         assert await async_setup_component(hass, "repairs", {})
         client = await hass_client()
         sent = await _prepare(hass, clip, destination)
         failed = await _prepare(hass, clip, destination)
         waiting = await _prepare(hass, clip, destination)
-        assert "abc" not in sent["consent_text"] and "hidden query" in sent["consent_text"]
+        assert "Tok-Secret-9" not in sent["consent_text"] and "hidden query" in sent["consent_text"]
         assert (await _decide(client, sent["report_id"], "share"))["type"] == "create_entry"
         old.status = 504  # the recipient got the bytes but answered with an error
         assert (await _decide(client, failed["report_id"], "share"))["reason"] == "share_failed"
@@ -721,7 +737,7 @@ async def test_consent_covers_where_the_clip_goes(
         )
         # The failed send may have reached the old recipient: it was asked to delete.
         assert [(r.method, r.path) for r in old.received[2:]] == [
-            ("DELETE", f"/hook/{failed['report_id']}?token=abc")
+            ("DELETE", f"/hook/{failed['report_id']}?token=Tok-Secret-9")
         ]
         # Withdrawal of the shared one goes to the old target, with its query.
         old.status = 200
@@ -729,19 +745,19 @@ async def test_consent_covers_where_the_clip_goes(
         assert withdrawn["deletion_request"]["ok"] is True
         assert (old.received[-1].method, old.received[-1].path) == (
             "DELETE",
-            f"/hook/{sent['report_id']}?token=abc",
+            f"/hook/{sent['report_id']}?token=Tok-Secret-9",
         )
         assert new.received == []
     log = await _audit(hass)
     voids = [e["details"] for e in log["entries"] if e["action"] == "void"]
     assert {v["report_id"] for v in voids} == {failed["report_id"], waiting["report_id"]}
     sends = [e for e in log["entries"] if e["action"] in ("send", "failure")]
-    assert all("abc" not in json.dumps(e) for e in log["entries"])
+    assert all("Tok-Secret-9" not in json.dumps(e) for e in log["entries"])
     assert {
         e["details"].get("target") for e in sends if e["details"].get("step") != "withdraw"
     } >= {
         f"the web address http://127.0.0.1:{old.port}/hook (plus a hidden query, fingerprint "
-        f"{hashlib.sha256((old.url + '?token=abc').encode()).hexdigest()[:12]})"
+        f"{hashlib.sha256((old.url + '?token=Tok-Secret-9').encode()).hexdigest()[:12]})"
     }
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -973,13 +989,12 @@ async def test_the_whole_journey_without_developer_tools(
     assert again["type"] == "abort" and again["reason"] == "report_not_pending"
     assert report.status == "discarded"
 
-    # The report's view in Configure after the decision; withdrawing it there ends it.
+    # The report's view in Configure after the decision: nothing left, nothing to withdraw.
     result = await flow.async_init(destination.entry_id)
     result = await flow.async_configure(result["flow_id"], {"next_step_id": "reports"})
     result = await flow.async_configure(result["flow_id"], {"report": report.id})
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "never_sent"
     assert result["description_placeholders"]["status"] == "discarded"
-    done = await flow.async_configure(result["flow_id"], {"next_step_id": "withdraw"})
-    assert done["reason"] == "withdrawn" and done["description_placeholders"]["asked"] == "-"
     assert _issue(hass, report.id) is None
     result = await flow.async_init(destination.entry_id)
     result = await flow.async_configure(result["flow_id"], {"next_step_id": "reports"})
@@ -1047,3 +1062,168 @@ async def test_a_folder_destination_is_never_a_web_folder(
         result["flow_id"], {"path": str(private), **DISCLOSURE}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def _audit_status(hass: HomeAssistant) -> Any:
+    sharing = await async_get_sharing(hass)
+    return (await sharing.async_read_audit())[1]
+
+
+async def _restart_sharing(hass: HomeAssistant) -> None:
+    sharing = await async_get_sharing(hass)
+    sharing.async_shutdown()
+    hass.data.pop(DATA_SHARING)
+
+
+@pytest.mark.parametrize("tamper", ["delete_both", "cut_tail", "rewrite_history"])
+async def test_tampering_stays_visible_after_the_next_entry(
+    hass: HomeAssistant, tamper: str
+) -> None:
+    """Someone with file access changes the log; an ordinary entry afterwards (a prepare,
+    an expiry) and a restart must not make the chain verify again."""
+    sharing = await async_get_sharing(hass)
+    for index in range(4):
+        await sharing._async_log("consent", report_id=f"{index:016x}", user_id="real-admin")
+    assert (await _audit_status(hass)).valid
+    log = Path(hass.config.path("privacy_cam", "audit.log"))
+    head = log.with_name("audit.log.head")
+
+    def change() -> None:
+        if tamper == "delete_both":
+            log.unlink()
+            head.unlink()
+            return
+        lines = log.read_text().splitlines()
+        if tamper == "cut_tail":
+            lines = lines[:2]
+        prev, out = GENESIS, []
+        for raw in lines:  # recompute the chain, as a forger with no key can
+            entry = json.loads(raw)
+            if tamper == "rewrite_history":
+                entry["details"]["user_id"] = "someone-else"
+            entry["prev"] = prev
+            entry["hash"] = prev = _entry_hash(entry)
+            out.append(json.dumps(entry, sort_keys=True) + "\n")
+        log.write_text("".join(out))
+        head.write_text(json.dumps({"seq": len(out), "hash": prev}))
+
+    await hass.async_add_executor_job(change)
+    await _restart_sharing(hass)
+    assert not (await _audit_status(hass)).valid
+    sharing = await async_get_sharing(hass)
+    await sharing._async_log("prepare", report_id="00000000000000aa")
+    assert not (await _audit_status(hass)).valid
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "audit_log_tampered") is not None
+    await _restart_sharing(hass)
+    assert not (await _audit_status(hass)).valid
+    await _restart_sharing(hass)
+
+
+async def test_a_new_camera_never_inherits_a_removed_private_cameras_clips(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """Issue 10: a camera's identity is its config entry, not its name. A private camera
+    "Garden" is removed; after a restart a new camera "Garden" gets none of its clips, and
+    the old clip (still on disk, as evidence) can never be shared."""
+    from custom_components.privacy_cam.storage import DATA_STORE
+
+    handover = tmp_path / "handover"
+    await hass.async_add_executor_job(handover.mkdir)
+    hass.config.allowlist_external_dirs = {str(tmp_path)}
+    destination = await _destination(hass, path=str(handover))
+    entry, clip = await _camera_with_clip(hass, {"sensitive": True})
+    assert clip.owner == entry.entry_id
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    hass.data.pop(DATA_STORE)  # a restart: nothing of the old camera in memory
+    new = MockConfigEntry(domain=DOMAIN, title="Garden", unique_id="demo2", data={"kind": "demo"})
+    new.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(new.entry_id)
+    await hass.async_block_till_done()
+    runtime = new.runtime_data.runtime
+    assert runtime.camera != clip.camera  # the old folder is not reused
+    assert runtime.last_clip is None
+    camera = runtime.camera_entity_id
+    assert camera is not None
+    listing = await hass.services.async_call(
+        DOMAIN, "list_clips", {"camera": camera}, blocking=True, return_response=True
+    )
+    assert listing == {"clips": []}
+    # Still on disk and listed with every clip, but never attached to the new camera.
+    everything = await hass.services.async_call(
+        DOMAIN, "list_clips", {}, blocking=True, return_response=True
+    )
+    assert [c["id"] for c in everything["clips"]] == [clip.id]  # type: ignore[index,union-attr]
+    stored = runtime.shared.store.get(clip.id)
+    assert stored is not None and stored.owner == entry.entry_id
+    root = await async_browse_media(hass, f"media-source://{DOMAIN}")
+    titles = {c.title: c.media_content_id for c in root.children}
+    assert set(titles) == {"Garden", clip.camera}  # the removed camera's folder, by name
+    node = await async_browse_media(hass, titles["Garden"])
+    assert node.children == []
+    removed = await async_browse_media(hass, titles[clip.camera])
+    day = await async_browse_media(hass, removed.children[0].media_content_id)
+    assert [c.media_content_id for c in day.children] == [f"media-source://{DOMAIN}/clip/{clip.id}"]
+    # Preparing a share of the removed private camera's clip is refused.
+    with pytest.raises(ServiceValidationError) as err:
+        await _prepare(hass, clip, destination)
+    assert err.value.translation_key == "camera_not_found_for_share"
+    assert err.value.translation_domain == DOMAIN
+    assert not await hass.async_add_executor_job(lambda: any(handover.iterdir()))
+    assert not runtime.learning.taught(clip.id)  # nor does the new camera learn from it
+    await hass.config_entries.async_unload(new.entry_id)
+
+
+async def test_a_clip_without_an_owner_is_never_shared(
+    hass: HomeAssistant, tmp_path: Path, hass_client: ClientSessionGenerator
+) -> None:
+    """Fail closed: a clip whose camera is unknown (adopted from the folder) is refused."""
+    handover = tmp_path / "handover"
+    await hass.async_add_executor_job(handover.mkdir)
+    hass.config.allowlist_external_dirs = {str(tmp_path)}
+    destination = await _destination(hass, path=str(handover))
+    entry, clip = await _camera_with_clip(hass, {"sharing_unlocked": True})
+    store = entry.runtime_data.runtime.shared.store
+    with store._lock:
+        store._clips[clip.id].owner = None
+    with pytest.raises(ServiceValidationError) as err:
+        await _prepare(hass, clip, destination)
+    assert err.value.translation_key == "camera_not_found_for_share"
+    # A report whose clip was deleted before consent: its camera is unknown, refused.
+    with store._lock:
+        store._clips[clip.id].owner = entry.entry_id
+    prepared = await _prepare(hass, clip, destination)
+    await hass.services.async_call(DOMAIN, "delete_clip", {"clip_id": clip.id}, blocking=True)
+    assert await async_setup_component(hass, "repairs", {})
+    done = await _decide(await hass_client(), prepared["report_id"], "share")
+    assert done["type"] == "abort" and done["reason"] == "camera_not_found_for_share"
+    assert not await hass.async_add_executor_job(lambda: any(handover.iterdir()))
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_consent_checks_a_private_camera_when_the_clip_store_is_not_loaded(
+    hass: HomeAssistant, tmp_path: Path, hass_client: ClientSessionGenerator
+) -> None:
+    """Issue 10: right after a restart, before any camera set up, the clip store is not
+    loaded: consent loads it and still refuses a camera locked again in the meantime."""
+    from custom_components.privacy_cam.storage import DATA_STORE
+
+    handover = tmp_path / "handover"
+    await hass.async_add_executor_job(handover.mkdir)
+    hass.config.allowlist_external_dirs = {str(tmp_path)}
+    destination = await _destination(hass, path=str(handover))
+    entry, clip = await _camera_with_clip(hass, {"sensitive": True, "sharing_unlocked": True})
+    assert await async_setup_component(hass, "repairs", {})
+    client = await hass_client()
+    prepared = await _prepare(hass, clip, destination)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "sharing_unlocked": False}
+    )
+    await hass.config_entries.async_unload(entry.entry_id)
+    hass.data.pop(DATA_STORE)
+    done = await _decide(client, prepared["report_id"], "share")
+    assert done["type"] == "abort" and done["reason"] == "camera_sensitive"
+    assert not await hass.async_add_executor_job(lambda: any(handover.iterdir()))
+    log = await _audit(hass)
+    assert log["entries"][-1]["action"] == "consent_refused"
+    assert log["entries"][-1]["details"]["reason"] == "camera_sensitive"

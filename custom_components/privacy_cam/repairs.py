@@ -18,7 +18,7 @@ from homeassistant.components.repairs import RepairsFlow
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .engine.sharing.destinations import DestinationKind
+from .engine.sharing.destinations import Destination, DestinationKind
 from .share_destination import request_user_id
 from .sharing import async_get_sharing, report_url
 
@@ -55,9 +55,7 @@ class ConsentFlow(RepairsFlow):
             "retention": info["retention"],
             "withdrawal": info["withdrawal"],
             "where": destination.target_label,
-            "delivery": "HTTPS upload"
-            if destination.kind is DestinationKind.WEBHOOK
-            else "file copy",
+            "delivery": _delivery(destination),
             "redaction": str(details.get("redaction", "")),
             "duration": f"{float(details.get('duration', 0.0)):.1f}",
             "preview": preview,
@@ -103,3 +101,10 @@ async def async_create_fix_flow(
 ) -> RepairsFlow:
     """Only the consent issues are fixable; their data names the report."""
     return ConsentFlow(str((data or {}).get("report_id", "")))
+
+
+def _delivery(destination: Destination) -> str:
+    """How the clip travels, as the consent dialog states it (plain HTTP only to loopback)."""
+    if destination.kind is DestinationKind.FOLDER:
+        return "file copy"
+    return "HTTPS upload" if destination.target.startswith("https://") else "HTTP upload"

@@ -35,6 +35,7 @@ from .const import (
     HUMANS_WATCH_YES,
 )
 from .engine.sharing.destinations import Destination, DestinationKind, folder_problem
+from .engine.sharing.reports import ReportStatus
 
 RECENT_CLIPS = 30  # the share dialog offers this many of the newest clips
 CONF_REPORT = "report"
@@ -130,6 +131,11 @@ class DestinationOptionsFlow(OptionsFlow):
         report = sharing.reports.get(self._report_id)
         if report is None or report.destination_id != self._entry_id:
             return self.async_abort(reason="report_not_found")
+        if not report.sent_to and report.status not in (ReportStatus.PREPARED, ReportStatus.FAILED):
+            return self.async_abort(
+                reason="never_sent",
+                description_placeholders={"report_id": report.id, "status": report.status.value},
+            )
         deliveries = [e["send"] for e in report.events if "send" in e]
         placeholders = {
             "report_id": report.id,
@@ -150,7 +156,7 @@ class DestinationOptionsFlow(OptionsFlow):
         sharing = await async_get_sharing(self.hass)
         result = await sharing.async_withdraw(self._report_id, request_user_id())
         requests = result["deletion_requests"]
-        asked = ", ".join(str(r["detail"]) for r in requests) or "-"
+        asked = ", ".join(str(r["detail"]) for r in requests) or "none (nothing had been sent)"
         return self.async_abort(
             reason="withdrawn",
             description_placeholders={"report_id": self._report_id, "asked": asked},
@@ -211,4 +217,4 @@ def _camera_title(hass: HomeAssistant, entry_id: str | None, fallback: str) -> s
 
 
 def _local(hass: HomeAssistant, timestamp: float) -> str:
-    return dt_util.as_local(dt_util.utc_from_timestamp(timestamp)).strftime("%Y-%m-%d %H:%M")
+    return dt_util.as_local(dt_util.utc_from_timestamp(timestamp)).strftime("%Y-%m-%d %H:%M:%S")

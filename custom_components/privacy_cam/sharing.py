@@ -68,7 +68,7 @@ from .engine.sharing.faces import FaceFinder, load_face_finder
 from .engine.sharing.package import Package, PackageError, Redaction, build_package
 from .engine.sharing.reports import Report, ReportStatus, ReportStore, new_report_id
 from .share_destination import destination_from_data, folder_problem_for
-from .storage import DATA_STORE, SharedStore
+from .storage import DATA_STORE, SharedStore, async_get_store
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -130,12 +130,14 @@ class Sharing:
     def destination(self, entry_id: str) -> Destination:
         return usable_destination(self.hass, entry_id)
 
-    def _camera_entry(self, shared: SharedStore, camera: str) -> ConfigEntry:
-        entry_id = shared.cameras.get(camera)
-        entry = self.hass.config_entries.async_get_entry(entry_id) if entry_id else None
-        if entry is None:
+    def _camera_entry(self, clip: Clip) -> ConfigEntry:
+        """The camera that recorded the clip (its owner, never a camera that took its
+        name or folder later), or a refusal: a clip without an owner, or whose camera
+        was removed, is never shared (fail closed)."""
+        entry = self.hass.config_entries.async_get_entry(clip.owner) if clip.owner else None
+        if entry is None or entry.domain != DOMAIN or entry.data.get(CONF_KIND) == KIND_DESTINATION:
             # Without the camera's settings we can neither redact nor check sensitivity.
-            raise _refuse("camera_not_found_for_share", camera=camera)
+            raise _refuse("camera_not_found_for_share", camera=clip.camera)
         if entry.options.get(CONF_SENSITIVE) and not entry.options.get(CONF_SHARING_UNLOCKED):
             raise _refuse("camera_sensitive", name=entry.title)
         return entry
@@ -149,7 +151,7 @@ class Sharing:
         nothing is sent."""
         destination = self.destination(destination_id)
         try:
-            camera_entry = self._camera_entry(shared, clip.camera)
+            camera_entry = self._camera_entry(clip)
         except ServiceValidationError as err:
             await self._async_log("prepare_refused", clip_id=clip.id, reason=err.translation_key)
             raise
@@ -286,7 +288,10 @@ class Sharing:
         report = self._report(report_id)
         try:
             await self._async_check_admin(user_id)
-            destination = self._check_report(report)
+            # Loaded if it was not yet (a restart before any camera set up): the
+            # private-camera check never goes unchecked.
+            shared = await async_get_store(self.hass)
+            destination = self._check_report(report, shared)
             current = self._current_consent(report, destination)
             if shown_consent_sha256 != current.sha256:
                 raise _refuse("consent_text_mismatch")
@@ -366,15 +371,22 @@ class Sharing:
             return None
         return await folder_problem_for(self.hass, destination.target)
 
-    def _check_report(self, report: Report) -> Destination:
+    def _check_report(self, report: Report, shared: SharedStore | None = None) -> Destination:
+        """Refused unless it can still be consented to. The camera is checked against the
+        clip store (`shared`, or the loaded one); consent always passes it loaded."""
         if not report.pending:
             raise _refuse("report_not_pending", report_id=report.id, status=report.status.value)
         if time.time() >= report.expires:
             raise _refuse("report_expired", report_id=report.id)
         destination = self.destination(report.destination_id)
-        shared = self.hass.data.get(DATA_STORE)
+        if shared is None:
+            shared = self.hass.data.get(DATA_STORE)
         if shared is not None:
-            self._camera_entry(shared, report.camera)
+            clip = shared.store.get(report.clip_id)
+            if clip is None:
+                # The clip is gone: whose camera it was, and its settings, are unknown.
+                raise _refuse("camera_not_found_for_share", camera=report.camera)
+            self._camera_entry(clip)
         return destination
 
     def _read_package(self, report: Report, destination: Destination) -> tuple[bytes | None, bytes]:
@@ -399,6 +411,9 @@ class Sharing:
         previous = report.status
         if previous in (ReportStatus.PREPARED, ReportStatus.FAILED) and not report.sent_to:
             return await self._async_close(report, ReportStatus.WITHDRAWN, "withdraw", user_id)
+        if not report.sent_to:
+            # Discarded, expired or voided before anything left: that decision stands.
+            raise _refuse("report_never_sent", report_id=report.id, status=previous.value)
         requests = await self._async_ask_deletion(report)
         deleted = await self.hass.async_add_executor_job(self.reports.delete_package, report.id)
         report.status = ReportStatus.WITHDRAWN
@@ -580,8 +595,18 @@ class Sharing:
     # Audit -------------------------------------------------------------------------------
 
     async def _async_log(self, action: str, **details: Any) -> None:
-        entry = await self.hass.async_add_executor_job(lambda: self.audit.append(action, **details))
-        await self._async_save_anchor(entry["seq"], entry["hash"])
+        def _append() -> tuple[dict[str, Any], ChainStatus]:
+            entry = self.audit.append(action, **details)
+            return entry, self.audit.verify()
+
+        entry, status = await self.hass.async_add_executor_job(_append)
+        # The anchor moves on only while the log still holds what it remembered: after
+        # tampering it stays put, so the next ordinary entry cannot hide the change.
+        status = await self._async_check_anchor(status)
+        if status.valid:
+            await self._async_save_anchor(entry["seq"], entry["hash"])
+        else:
+            self.async_update_audit_issue(status)
 
     async def _async_save_anchor(self, seq: int, digest: str) -> None:
         # Outside the log's folder: deleting both log files is noticed at next start.

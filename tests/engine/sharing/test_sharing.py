@@ -577,3 +577,17 @@ def test_no_face_finder_without_opencv_or_model(monkeypatch: pytest.MonkeyPatch)
     assert faces.load_face_finder() is None
     monkeypatch.setitem(sys.modules, "cv2", None)  # no OpenCV at all (HA OS)
     assert faces.load_face_finder() is None
+
+
+def test_withdraw_reports_what_stops_it(tmp_path: Path) -> None:
+    """A folder copy that cannot be removed, and an HTTPS recipient that is not there, are
+    failures with a reason (never a silent success)."""
+    (tmp_path / "0123456789abcdef").write_text("a file where the report folder was")
+    outcome = senders.withdraw(DestinationKind.FOLDER, str(tmp_path), "0123456789abcdef")
+    assert not outcome.ok and outcome.detail
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"https://127.0.0.1:{port}/hook"
+    outcome = senders.withdraw(DestinationKind.WEBHOOK, url, "0123456789abcdef", deadline=2)
+    assert not outcome.ok
