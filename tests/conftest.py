@@ -247,3 +247,14 @@ async def wait_for(predicate: Any, seconds: float) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def wait_until(predicate: Any, seconds: float) -> None:
+    """The same for engine tests, which have no event loop: the worker threads report
+    directly, so a plain poll sees the signal."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")

@@ -24,6 +24,7 @@ from custom_components.privacy_cam.engine.sources.jpeg import (
     png_size,
 )
 
+from ...conftest import wait_until
 from ...peers.http_camera import HttpCamera, with_declared_size
 
 
@@ -31,15 +32,6 @@ def _probe_error(config: SourceConfig, timeout: float = 10.0) -> SourceError:
     with pytest.raises(SourceError) as err:
         probe(config, timeout)
     return err.value
-
-
-def _wait(predicate: object, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 # Errors that tell the truth ---------------------------------------------------------
@@ -112,7 +104,7 @@ def test_oversized_picture_refused_before_decoding_counted_logged_once(
     )
     source.start()
     try:
-        _wait(lambda: source.stats.oversized >= 3, 10)
+        wait_until(lambda: source.stats.oversized >= 3, 10)
     finally:
         assert source.stop()
     assert source.info is None  # nothing was decoded
@@ -162,7 +154,7 @@ def test_oversized_multipart_part_is_capped_and_counted(http_camera: HttpCamera)
     source = create_source(SourceConfig(kind="mjpeg", url=http_camera.url("/mjpeg_huge_part")))
     source.start()
     try:
-        _wait(lambda: source.stats.oversized >= 1, 10)
+        wait_until(lambda: source.stats.oversized >= 1, 10)
     finally:
         assert source.stop()
     assert "too large" in (source.stats.last_error or "")
@@ -190,7 +182,7 @@ def test_mjpeg_stall_after_frames_is_a_lost_stream(http_camera: HttpCamera) -> N
     )
     source.start()
     try:
-        _wait(lambda: source.stats.reconnects >= 1, 10)
+        wait_until(lambda: source.stats.reconnects >= 1, 10)
     finally:
         assert source.stop()
     assert source.stats.last_error_kind is ErrorKind.CANNOT_CONNECT
@@ -212,7 +204,7 @@ def test_oversized_video_refused_before_decoding(tmp_path: Path) -> None:
     source = create_source(SourceConfig(kind="file", url=str(path)))
     source.start()
     try:
-        _wait(lambda: source.stats.oversized >= 1, 10)
+        wait_until(lambda: source.stats.oversized >= 1, 10)
     finally:
         assert source.stop()
     assert source.stats.frames == 0

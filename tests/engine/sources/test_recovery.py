@@ -14,21 +14,13 @@ from custom_components.privacy_cam.engine import SourceConfig, SourceState, crea
 from custom_components.privacy_cam.engine.sources.reachability import Reach, knock, probe_target
 from custom_components.privacy_cam.engine.sources.source import PROBE_INTERVAL
 
+from ...conftest import wait_until
 from ...peers.http_camera import HttpCamera
 from ...peers.rtsp import RtspServer
 from .test_sources import Recorder
 
 # The promise: streaming again at most this long after the camera answers.
 RECOVERY_LIMIT = 5.0
-
-
-def _wait(predicate: object, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_back_within_seconds_after_a_long_outage() -> None:
@@ -47,7 +39,7 @@ def test_back_within_seconds_after_a_long_outage() -> None:
         source.wait_ready(5)
         camera.stop()
         # Failures after 0, 0.5, 1.5, 3.5 and 7.5 s: the next wait is the full 6 s.
-        _wait(lambda: source.stats.reconnects >= 5, 20)
+        wait_until(lambda: source.stats.reconnects >= 5, 20)
         recorder.states.clear()
         camera.start()
         answered = time.monotonic()
@@ -70,9 +62,9 @@ def test_a_failing_camera_whose_port_accepts_is_not_hammered(http_camera: HttpCa
     )
     before = http_camera.hits.count("/error")
     source.start()
-    _wait(lambda: source.stats.reconnects >= 3, 10)  # attempts at 0, 0.5 and 1.5 s
+    wait_until(lambda: source.stats.reconnects >= 3, 10)  # attempts at 0, 0.5 and 1.5 s
     started = time.monotonic()
-    _wait(lambda: source.stats.reconnects >= 4, 10)  # then 2 s of backoff, knocked 20 times
+    wait_until(lambda: source.stats.reconnects >= 4, 10)  # then 2 s of backoff, knocked 20 times
     assert time.monotonic() - started >= 1.5
     assert source.stop()
     assert http_camera.hits.count("/error") - before == 4
@@ -90,7 +82,7 @@ def test_wrapped_cameras_have_no_port_and_keep_the_backoff() -> None:
         SourceConfig(kind="camera_entity", fetch=fetch, backoff_min=0.3, probe_interval=0.05)
     )
     source.start()
-    _wait(lambda: len(calls) >= 3, 5)
+    wait_until(lambda: len(calls) >= 3, 5)
     assert source.stop()
     assert calls[2] - calls[1] >= 0.5  # 0.3 then 0.6 s: doubled, not cut by a knock
     assert probe_target("") is None
@@ -156,7 +148,7 @@ def test_rtsp_camera_back_within_seconds(videos: dict[str, Path]) -> None:
         source.start()
         source.wait_ready(10)
         server.stop()
-        _wait(lambda: source.stats.reconnects >= 5, 20)
+        wait_until(lambda: source.stats.reconnects >= 5, 20)
         recorder.states.clear()
         server = RtspServer(videos["small"], port=port)  # prints READY once it listens
         answered = time.monotonic()
