@@ -43,7 +43,7 @@ from custom_components.privacy_cam.const import CONF_ENTITY_ID, CONF_KIND, DOMAI
 from custom_components.privacy_cam.engine.sources.jpeg import jpeg_size
 from custom_components.privacy_cam.storage import DATA_STORE, media_root
 
-from .conftest import RTSP_PASSWORD, RTSP_USER, ForeignCamera, RtspServer
+from .conftest import RTSP_PASSWORD, RTSP_USER, ForeignCamera, RtspServer, wait_for
 from .peers.http_camera import USER, HttpCamera, self_signed_context
 
 
@@ -412,3 +412,61 @@ async def test_oversized_pictures_counted_in_diagnostics(
     assert diagnostics["source"]["oversized"] >= 1
     assert diagnostics["source"]["last_error_kind"] == "no_video"
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_no_credential_in_any_log_line_at_debug_level(
+    hass: HomeAssistant,
+    rtsp_auth_server: RtspServer,
+    http_camera: HttpCamera,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Everything at DEBUG (ours, HA's, the libraries'): a camera that streams with its
+    login, one refused for a wrong password, and a URL that carries a token in its
+    query and in its path; no secret appears in any log line."""
+    caplog.set_level(logging.DEBUG)
+    good = await _setup(
+        hass,
+        {
+            CONF_KIND: "rtsp",
+            CONF_URL: rtsp_auth_server.url(),
+            CONF_USERNAME: RTSP_USER,
+            CONF_PASSWORD: RTSP_PASSWORD,
+        },
+    )
+    await _wait_available(hass, "camera.garden")
+    bad_url = http_camera.url("/mjpeg_basic") + "?token=Query-Secret-77"
+    bad = MockConfigEntry(
+        domain=DOMAIN,
+        title="Porch",
+        unique_id="porch",
+        data={
+            CONF_KIND: "mjpeg",
+            CONF_URL: bad_url,
+            CONF_USERNAME: USER,
+            CONF_PASSWORD: "Bad-Pass-42",
+        },
+    )
+    bad.add_to_hass(hass)
+    await hass.config_entries.async_setup(bad.entry_id)
+    await _wait_error(hass, bad)
+    gone = MockConfigEntry(
+        domain=DOMAIN,
+        title="Shed",
+        unique_id="shed",
+        data={CONF_KIND: "rtsp", CONF_URL: "rtsps://127.0.0.1:1/Xk3pQ9sLmN2vB7tR"},
+    )
+    gone.add_to_hass(hass)
+    await hass.config_entries.async_setup(gone.entry_id)
+    await wait_for(lambda: gone.runtime_data.runtime.last_error is not None, 15)
+    await hass.async_block_till_done()
+    # (aiohttp.access is the test camera's own server log: on a real camera, not in HA.)
+    logged = "\n".join(
+        f"{record.getMessage()} {record.exc_text or ''}"
+        for record in caplog.records
+        if record.name != "aiohttp.access"
+    )
+    assert "Camera Porch is unavailable" in logged
+    for secret in (RTSP_PASSWORD, "Bad-Pass-42", "Query-Secret-77", "Xk3pQ9sLmN2vB7tR"):
+        assert secret not in logged
+    for entry in (good, bad, gone):
+        await hass.config_entries.async_unload(entry.entry_id)
