@@ -12,9 +12,14 @@ from typing import Any
 
 from custom_components.privacy_cam.engine import SourceConfig, create_source
 from custom_components.privacy_cam.engine.motion.detector import MotionSettings
-from custom_components.privacy_cam.engine.motion.watcher import MotionWatcher
+from custom_components.privacy_cam.engine.pipeline import (
+    CameraPipeline,
+    ClipSaved,
+    Output,
+    RecordMode,
+    RecordPolicy,
+)
 from custom_components.privacy_cam.engine.recording.clipstore import Clip, ClipStore
-from custom_components.privacy_cam.engine.recording.recorder import ClipRecorder
 from tests.peers.http_camera import HttpCamera
 from tests.peers.rtsp import rtsp_server
 from tests.peers.videos import jpeg_frames
@@ -39,15 +44,20 @@ def _run(config: SourceConfig, folder: Path, record: bool) -> dict[str, float]:
     store = ClipStore(folder / "privacy_cam")
     store.load()
     source = create_source(config)
-    watcher = MotionWatcher(source, MotionSettings(), lambda *args: None)
     clips: list[Clip] = []
-    recorder = ClipRecorder(source, store, "bench", clips.append, preroll=5.0)
+
+    def on_output(output: Output) -> None:
+        if isinstance(output, ClipSaved):
+            clips.append(output.clip)
+
+    # Detection runs as on a real camera; only the manual clip below is recorded.
+    policy = RecordPolicy(mode=RecordMode.OFF, preroll=5.0)
+    pipeline = CameraPipeline(source, store, "bench", MotionSettings(), on_output, policy=policy)
+    recorder = pipeline.recorder
     sizes: list[int] = []
     source.add_packet_callback(lambda p: sizes.append(len(p.data)))
     source.add_jpeg_callback(lambda j: sizes.append(len(j.data)))
-    recorder.start()
-    source.start()
-    watcher.start()
+    pipeline.start()
     source.wait_ready(15)
     time.sleep(6.0)  # fill the pre-roll
     preroll_bytes = recorder.buffer.size_bytes
@@ -61,11 +71,9 @@ def _run(config: SourceConfig, folder: Path, record: bool) -> dict[str, float]:
         # With clips written as they happen, memory must not grow with the event.
         rss_growth = max(rss_growth, _rss() - rss0)
         backlog = max(backlog, recorder.open_bytes)
-    watcher.stop()
-    source.stop()
-    recorder.stop()  # includes writing the clip
+    pipeline.stop()  # includes writing the clip
     cpu, wall = _cpu() - cpu0, time.monotonic() - wall0
-    recorder.close()
+    pipeline.close()
     bitrate = (sum(sizes) - bytes0) / wall if sizes else 0.0
     return {
         "cpu_ms_per_s": 1000 * cpu / wall,

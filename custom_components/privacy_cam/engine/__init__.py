@@ -7,6 +7,8 @@ the path a frame takes:
 - `sources/`: camera connections, packets, frames for stills and analysis;
 - `motion/`: detection, zones and masks, events, local learning;
 - `recording/`: pre-roll, clip writers, recorder, clip store;
+- `pipeline.py`: `CameraPipeline`, the one place that wires a camera's stages;
+- `classify/`: what moved (person, vehicle, animal), on the few frames with motion;
 - `sharing/`: consent-gated reports, redacted packages, audit log;
 - `__main__.py`: the `detect` command line.
 

@@ -11,10 +11,14 @@ from custom_components.privacy_cam.engine import SourceConfig, create_source
 from custom_components.privacy_cam.engine.motion.detector import MotionResult, MotionSettings
 from custom_components.privacy_cam.engine.motion.events import Change, MotionEvent
 from custom_components.privacy_cam.engine.motion.watcher import MotionWatcher
+from custom_components.privacy_cam.engine.sources.frames import AnalysisFrame
+from custom_components.privacy_cam.engine.sources.queues import DropOldestQueue
 
 
 def test_watcher_reports_the_demo_walker(caplog: pytest.LogCaptureFixture) -> None:
     source = create_source(SourceConfig(kind="demo"))
+    frames: DropOldestQueue[AnalysisFrame] = DropOldestQueue(2)
+    source.add_frame_callback(frames.put)
     changes: list[tuple[Change, MotionEvent]] = []
     started = threading.Event()
 
@@ -25,7 +29,7 @@ def test_watcher_reports_the_demo_walker(caplog: pytest.LogCaptureFixture) -> No
         if change is Change.UPDATED:
             raise RuntimeError("consumer bug")  # must not stop detection
 
-    watcher = MotionWatcher(source, MotionSettings(), callback)
+    watcher = MotionWatcher(frames, MotionSettings(), callback)
     source.start()
     watcher.start()
     watcher.start()  # already running: no second thread
@@ -53,23 +57,19 @@ def test_a_frame_that_breaks_the_detector_does_not_end_detection(
     thread goes on with the next frames."""
     import numpy as np
 
-    from custom_components.privacy_cam.engine.sources.frames import AnalysisFrame
-
-    source = create_source(SourceConfig(kind="demo"))
-    watcher = MotionWatcher(source, MotionSettings(), lambda *args: None)
+    frames: DropOldestQueue[AnalysisFrame] = DropOldestQueue(2)
+    watcher = MotionWatcher(frames, MotionSettings(), lambda *args: None)
     watcher.start()
     try:
         for seq in (1, 2):
-            source.frames.put(
-                AnalysisFrame(seq, time.monotonic(), time.time(), np.zeros(3, np.uint8))
-            )
+            frames.put(AnalysisFrame(seq, time.monotonic(), time.time(), np.zeros(3, np.uint8)))
         deadline = time.monotonic() + 5
         while watcher.detect_errors < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert watcher.detect_errors == 2
         assert caplog.text.count("Motion detection failed on a frame") == 1
         gray = np.full((120, 160), 90, np.uint8)
-        source.frames.put(AnalysisFrame(3, time.monotonic(), time.time(), gray))
+        frames.put(AnalysisFrame(3, time.monotonic(), time.time(), gray))
         while watcher.frames_analysed < 1 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert watcher.frames_analysed == 1  # still alive

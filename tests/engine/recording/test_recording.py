@@ -10,11 +10,21 @@ import av
 import pytest
 
 from custom_components.privacy_cam.engine import SourceConfig, create_source
+from custom_components.privacy_cam.engine.motion.detector import MotionSettings
+from custom_components.privacy_cam.engine.pipeline import (
+    CameraPipeline,
+    ClipSaved,
+    Output,
+    RecordMode,
+    RecordPolicy,
+    WriteFailed,
+)
 from custom_components.privacy_cam.engine.recording.clipstore import Clip, ClipStore
 from custom_components.privacy_cam.engine.recording.clipwriter import encode_jpegs, remux_h264
 from custom_components.privacy_cam.engine.recording.preroll import PrerollBuffer
 from custom_components.privacy_cam.engine.recording.recorder import ClipRecorder
 from custom_components.privacy_cam.engine.sources.frames import EncodedPacket, JpegFrame, StreamInfo
+from custom_components.privacy_cam.engine.sources.source import Source
 
 from ...peers.http_camera import HttpCamera
 from ...peers.videos import make_numbered, read_number, read_packets
@@ -64,26 +74,34 @@ def test_preroll_buffer_keeps_a_keyframe_start() -> None:
 
 
 def _recorder(
-    source, store: ClipStore, **kwargs
-) -> tuple[ClipRecorder, list[Clip], threading.Event]:  # type: ignore[no-untyped-def]
+    source: Source, store: ClipStore, **policy: float
+) -> tuple[CameraPipeline, ClipRecorder, list[Clip], threading.Event]:
+    """A camera that records only when told to: motion runs, record mode off."""
     clips: list[Clip] = []
     done = threading.Event()
 
-    def on_clip(clip: Clip) -> None:
-        clips.append(clip)
-        done.set()
+    def on_output(output: Output) -> None:
+        if isinstance(output, ClipSaved):
+            clips.append(output.clip)
+            done.set()
 
-    recorder = ClipRecorder(source, store, "garden", on_clip, **kwargs)
-    recorder.start()
-    return recorder, clips, done
+    pipeline = CameraPipeline(
+        source,
+        store,
+        "garden",
+        MotionSettings(),
+        on_output,
+        policy=RecordPolicy(RecordMode.OFF, **policy),
+    )
+    return pipeline, pipeline.recorder, clips, done
 
 
 def test_motion_clip_has_preroll_and_postroll(tmp_path: Path, numbered: Path) -> None:
     store = ClipStore(tmp_path / "privacy_cam")
     store.load()
     source = create_source(SourceConfig(kind="file", url=str(numbered), realtime=True))
-    recorder, clips, done = _recorder(source, store, preroll=2.0, postroll=1.0)
-    source.start()
+    pipeline, recorder, clips, done = _recorder(source, store, preroll=2.0, postroll=1.0)
+    pipeline.start()
     try:
         time.sleep(4.0)
         motion_at = time.time()
@@ -95,9 +113,8 @@ def test_motion_clip_has_preroll_and_postroll(tmp_path: Path, numbered: Path) ->
         recorder.end("event1", ended_at)
         assert done.wait(5)
     finally:
-        recorder.stop()
-        recorder.close()
-        source.stop()
+        pipeline.stop()
+        pipeline.close()
     clip = clips[0]
     numbers, duration = check_mp4(store.root / clip.path)
     # Frame numbers are consecutive: nothing dropped, nothing re-ordered.
@@ -119,8 +136,8 @@ def test_manual_clip_duration_and_long_events_split(tmp_path: Path, numbered: Pa
     store = ClipStore(tmp_path / "privacy_cam")
     store.load()
     source = create_source(SourceConfig(kind="file", url=str(numbered), realtime=True))
-    recorder, clips, _ = _recorder(source, store, preroll=0.0, max_length=2.0)
-    source.start()
+    pipeline, recorder, clips, _ = _recorder(source, store, preroll=0.0, max_length=2.0)
+    pipeline.start()
     try:
         time.sleep(1.2)
         recorder.begin("manual", None, since=time.time(), duration=1.5)
@@ -132,9 +149,8 @@ def test_manual_clip_duration_and_long_events_split(tmp_path: Path, numbered: Pa
         recorder.end("long", time.time() - 1.0)
         time.sleep(1.0)
     finally:
-        recorder.stop()
-        recorder.close()
-        source.stop()
+        pipeline.stop()
+        pipeline.close()
     manual = clips[0]
     _, duration = check_mp4(store.root / manual.path)
     assert abs(duration - 1.5) <= 0.5
@@ -150,8 +166,8 @@ def test_mjpeg_clip_is_encoded(tmp_path: Path, http_camera: HttpCamera) -> None:
     store = ClipStore(tmp_path / "privacy_cam")
     store.load()
     source = create_source(SourceConfig(kind="mjpeg", url=http_camera.url("/mjpeg")))
-    recorder, clips, done = _recorder(source, store, preroll=1.0, postroll=0.5)
-    source.start()
+    pipeline, recorder, clips, done = _recorder(source, store, preroll=1.0, postroll=0.5)
+    pipeline.start()
     try:
         time.sleep(1.5)
         recorder.begin("alarm", "e", since=time.time() - 1.0)
@@ -159,9 +175,8 @@ def test_mjpeg_clip_is_encoded(tmp_path: Path, http_camera: HttpCamera) -> None:
         recorder.end("e", time.time())
         assert done.wait(5)
     finally:
-        recorder.stop()
-        recorder.close()
-        source.stop()
+        pipeline.stop()
+        pipeline.close()
     data = (store.root / clips[0].path).read_bytes()
     assert data.find(b"moov") < data.find(b"mdat")
     with av.open(str(store.root / clips[0].path)) as container:
@@ -219,10 +234,16 @@ def test_recorder_reports_write_errors_and_switches_events(
     (root / "garden").write_text("a file where the camera folder should be")
     errors: list[OSError] = []
     source = create_source(SourceConfig(kind="file", url=str(numbered), realtime=True))
-    clips: list[Clip] = []
-    recorder = ClipRecorder(source, store, "garden", clips.append, errors.append, preroll=1.0)
-    recorder.start()
-    source.start()
+    pipeline, recorder, clips, _ = _recorder(source, store, preroll=1.0)
+
+    def on_output(output: Output) -> None:
+        if isinstance(output, WriteFailed):
+            errors.append(output.error)
+        elif isinstance(output, ClipSaved):
+            clips.append(output.clip)
+
+    pipeline.on_output = on_output
+    pipeline.start()
     try:
         time.sleep(1.5)
         first = recorder.begin("motion", "one", since=time.time() - 1)
@@ -231,9 +252,8 @@ def test_recorder_reports_write_errors_and_switches_events(
         assert second != first
         time.sleep(0.3)
     finally:
-        recorder.stop()
-        recorder.close()
-        source.stop()
+        pipeline.stop()
+        pipeline.close()
     assert len(errors) == 2 and isinstance(errors[0], OSError)
     assert clips == []
     assert "Could not write a clip for garden" in caplog.text
@@ -255,7 +275,6 @@ def test_unreadable_clip_is_logged_not_fatal(
     recorder.begin("manual", None, since=now, duration=0.25)
     recorder.add(JpegFrame(b"\xff\xd8 still not", now + 0.6))
     recorder.stop()
-    recorder.close()
     assert clips == []
     assert "Could not write a clip for garden" in caplog.text
 

@@ -16,6 +16,15 @@ import av
 import pytest
 
 from custom_components.privacy_cam.engine import SourceConfig, create_source
+from custom_components.privacy_cam.engine.motion.detector import MotionSettings
+from custom_components.privacy_cam.engine.pipeline import (
+    CameraPipeline,
+    ClipSaved,
+    Output,
+    RecordMode,
+    RecordPolicy,
+    WriteFailed,
+)
 from custom_components.privacy_cam.engine.recording.clipstore import Clip, ClipStore
 from custom_components.privacy_cam.engine.recording.clipwriter import (
     H264Writer,
@@ -65,6 +74,13 @@ class _Clips:
             self.items.append(clip)
             self.changed.notify_all()
 
+    def on_output(self, output: Output) -> None:
+        """A pipeline's outputs: its clips and write errors."""
+        if isinstance(output, ClipSaved):
+            self.add(output.clip)
+        elif isinstance(output, WriteFailed):
+            self.errors.append(output.error)
+
     def wait(self, count: int, timeout: float = 10.0) -> list[Clip]:
         with self.changed:
             assert self.changed.wait_for(lambda: len(self.items) >= count, timeout)
@@ -106,7 +122,6 @@ def test_manual_clip_is_as_long_as_asked_beside_motion(tmp_path: Path, long_gop:
         found = {c.reason + (c.event_id or ""): c for c in clips.wait(3)}
     finally:
         recorder.stop()
-        recorder.close()
     manual, walker, late = found["manual"], found["motionwalker"], found["motionlate"]
     # From the keyframe before `since` (80) to since + 3 s (frame 125, excluded).
     assert _numbers(store.root / manual.path) == list(range(80, 125))
@@ -135,7 +150,6 @@ def test_a_second_manual_request_extends_the_open_clip(tmp_path: Path, long_gop:
         found = clips.wait(1)
     finally:
         recorder.stop()
-        recorder.close()
     assert len(ids) == 1 and len(found) == 1
     # From the keyframe before the first request (80) to 3 s after the last (185).
     assert _numbers(store.root / found[0].path) == list(range(80, 185))
@@ -153,7 +167,6 @@ def test_manual_clip_waits_for_the_first_keyframe(tmp_path: Path, long_gop: Path
         clip = clips.wait(1)[0]
     finally:
         recorder.stop()
-        recorder.close()
     assert _numbers(store.root / clip.path) == list(range(80, 100))
 
 
@@ -247,15 +260,17 @@ import sys, time
 sys.path.insert(0, {root!r})
 from custom_components.privacy_cam.engine import SourceConfig, create_source
 from custom_components.privacy_cam.engine.recording.clipstore import ClipStore
-from custom_components.privacy_cam.engine.recording.recorder import ClipRecorder
+from custom_components.privacy_cam.engine.motion.detector import MotionSettings
+from custom_components.privacy_cam.engine.pipeline import CameraPipeline, RecordMode, RecordPolicy
 store = ClipStore(__import__("pathlib").Path({store!r}))
 store.load()
 source = create_source(SourceConfig(kind="file", url={video!r}, realtime=True))
-recorder = ClipRecorder(source, store, "garden", print, preroll=1.0)
-recorder.start()
-source.start()
+policy = RecordPolicy(RecordMode.OFF, preroll=1.0)
+ignore = lambda output: None  # the clip id printed below is all the test reads
+pipeline = CameraPipeline(source, store, "garden", MotionSettings(), ignore, policy=policy)
+pipeline.start()
 time.sleep(1.5)
-print(recorder.begin("motion", "e1", since=time.time() - 1.0), flush=True)
+print(pipeline.recorder.begin("motion", "e1", since=time.time() - 1.0), flush=True)
 time.sleep(60)
 """
 
@@ -303,7 +318,6 @@ def test_stop_finishes_the_open_clips(tmp_path: Path, numbered: Path) -> None:
         recorder.add(packet)
     assert recorder.recording
     recorder.stop()
-    recorder.close()
     assert not recorder.recording and len(clips.items) == 2 and recorder.open_bytes == 0
     motion = next(c for c in clips.items if c.reason == "motion")
     assert _numbers(store.root / motion.path) == list(range(10, 80))
@@ -399,11 +413,11 @@ def test_clips_survive_reconnects(tmp_path: Path, numbered: Path) -> None:
     source.add_packet_callback(lambda packet: arrivals.append(packet.wall))
     clips = _Clips()
     # 6 s parts: clip writes span the outages, as the long events of the field report did.
-    recorder = ClipRecorder(
-        source, store, "garden", clips.add, clips.errors.append, preroll=0.0, max_length=6.0
-    )
-    recorder.start()
-    source.start()
+    policy = RecordPolicy(RecordMode.OFF, preroll=0.0, max_length=6.0)
+    settings = MotionSettings()
+    pipeline = CameraPipeline(source, store, "garden", settings, clips.on_output, policy=policy)
+    recorder = pipeline.recorder
+    pipeline.start()
     try:
         source.wait_ready(10)
         deadline = time.monotonic() + 10
@@ -417,10 +431,9 @@ def test_clips_survive_reconnects(tmp_path: Path, numbered: Path) -> None:
             peer.up()
         time.sleep(UP)
         recorder.end("all-night", time.time() - recorder.postroll)
-        recorder.stop()
     finally:
-        recorder.close()
-        source.stop()
+        pipeline.stop()
+        pipeline.close()
         peer.down()
     assert clips.errors == []
     parts = sorted(clips.items, key=lambda c: c.part)

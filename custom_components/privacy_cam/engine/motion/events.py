@@ -99,6 +99,16 @@ class EventTracker:
         self.current = event
         return Change.STARTED, event
 
+    def expire(self, time: float) -> tuple[Change, MotionEvent] | None:
+        """No frame came by `time`: end an event whose cooldown ran out. Not a frame, so
+        the frame history (which dates events back) is left as it is."""
+        event = self.current
+        if event is None or time - event.last_motion < self.cooldown:
+            return None
+        event.end = event.last_motion
+        self.current = None
+        return Change.ENDED, event
+
     def close(self, time: float) -> MotionEvent | None:
         """End an open event now (camera off, stream end)."""
         event, self.current = self.current, None

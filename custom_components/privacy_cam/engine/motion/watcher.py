@@ -1,4 +1,4 @@
-"""The motion worker: takes analysis frames from a source and reports event changes."""
+"""The motion worker: takes analysis frames from a queue and reports event changes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
-from ..sources.source import Source
+from ..sources.frames import AnalysisFrame
 from .detector import MotionDetector, MotionResult, MotionSettings
 from .events import Change, EventTracker, MotionEvent
 from .zones import BoolImage
@@ -17,11 +18,19 @@ _LOGGER = logging.getLogger(__name__)
 type EventCallback = Callable[[Change, MotionEvent, MotionResult | None], None]
 
 
+class FrameFeed(Protocol):
+    """Where analysis frames wait (the pipeline's bounded, drop-oldest queue)."""
+
+    def get(self, timeout: float | None = None) -> AnalysisFrame | None: ...
+
+
 class MotionWatcher:
     """Runs detection in its own thread so a slow frame never stalls the camera reader."""
 
-    def __init__(self, source: Source, settings: MotionSettings, callback: EventCallback) -> None:
-        self.source = source
+    def __init__(
+        self, frames: FrameFeed, settings: MotionSettings, callback: EventCallback
+    ) -> None:
+        self.frames = frames
         self.detector = MotionDetector(settings)
         self.tracker = EventTracker(settings.min_frames, settings.cooldown)
         self.callback = callback
@@ -63,6 +72,11 @@ class MotionWatcher:
         with self._lock:
             self.detector.set_learned(grid, max_area)
 
+    def relearn(self) -> None:
+        """Learn the scene anew from the next frame (its picture came from elsewhere)."""
+        with self._lock:
+            self.detector.reset()
+
     def set_enabled(self, enabled: bool) -> None:
         with self._lock:
             self.enabled = enabled
@@ -80,10 +94,14 @@ class MotionWatcher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            frame = self.source.frames.get(0.5)
+            frame = self.frames.get(0.5)
             with self._lock:
-                if frame is None or not self.enabled:
-                    # Still end an event whose cooldown ran out while no frames came.
+                if frame is None:
+                    # Still end an event whose cooldown ran out while no frames came
+                    # (slow streams: keyframes only, snapshots every few seconds).
+                    change = self.tracker.expire(time.monotonic())
+                    result = None
+                elif not self.enabled:
                     change = self.tracker.update(time.monotonic(), MotionResult(False))
                     result = None
                 else:

@@ -1,7 +1,8 @@
 """Motion and manual clips: pre-roll + event + post-roll, cut at keyframes, on disk as they happen.
 
-The recorder listens to a source's encoded output (H.264 packets, or JPEG
-stills for MJPEG/snapshot cameras) and keeps a pre-roll buffer. A clip that
+The recorder takes a source's encoded output (H.264 packets, or JPEG stills
+for MJPEG/snapshot cameras) through `add`, which the camera's pipeline
+subscribes to the source, and keeps a pre-roll buffer. A clip that
 begins takes the pre-roll and every item after it; the items go, in order, to
 one writer thread that appends them to the clip's file as they arrive (see
 `clipwriter`). Several clips may be open at once (a manual clip during a
@@ -75,7 +76,7 @@ class ClipRecorder:
 
     def __init__(
         self,
-        source: Source,
+        source: Source,  # read for the stream's info, its frame rate and a fallback thumbnail
         store: ClipStore,
         camera: str,
         on_clip: ClipCallback,
@@ -101,10 +102,6 @@ class ClipRecorder:
         self._writer: threading.Thread | None = None
         self._writers: dict[str, ClipWriter | None] = {}  # writer thread only
         self._broken: set[str] = set()  # clips whose write failed (set by the writer)
-        self._removers = [
-            source.add_packet_callback(self.add),
-            source.add_jpeg_callback(self.add),
-        ]
 
     @property
     def preroll(self) -> float:
@@ -138,10 +135,6 @@ class ClipRecorder:
                 _LOGGER.warning("Clips of %s were not finished within %ss", self.camera, timeout)
             self._writer = None
         self.buffer.clear()
-
-    def close(self) -> None:
-        for remove in self._removers:
-            remove()
 
     # Control ------------------------------------------------------------------------
 

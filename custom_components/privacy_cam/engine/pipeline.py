@@ -1,0 +1,390 @@
+"""One camera, wired: source → analysis queue → motion watcher → recorder → clip store.
+
+This is the only place that connects a camera's stages (Home Assistant's
+runtime, the benches and the engine tests all build cameras with it). A
+frame's path:
+
+1. The source thread reads the camera. Every packet (or JPEG still) goes to the
+   recorder's pre-roll buffer; every 1/`analysis_fps` s a small gray frame goes
+   to the analysis queue, which drops its oldest frame rather than lag.
+2. The motion thread takes frames from that queue and tracks motion events.
+3. When an event starts, `_record` (the record-on-motion policy, below) asks the
+   recorder for a clip from the keyframe before the event's start minus the pre-roll.
+4. The writer thread appends every packet of an open clip to its file as it
+   arrives (fragmented MP4: on disk as it happens).
+5. The event's end plus the post-roll closes the clip: faststart MP4, thumbnail,
+   index entry in the store, then a `ClipSaved` output.
+
+With a detection stream (the camera's substream, `detect_source`), step 1 splits:
+the main stream is only demuxed (never decoded: its packets are what is recorded)
+and the analysis frames come from the small stream, cropped to its picture if it
+is letterboxed, so motion boxes are fractions of the main picture. If the
+detection stream fails, the main stream is decoded for analysis until it is back.
+
+What the camera says goes out through one callback, on engine threads, as typed
+outputs: `StateChanged`, `MotionChanged`, `ClipSaved`, `WriteFailed`, `DiskRecovered`.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+import numpy as np
+
+from .motion.detector import MotionResult, MotionSettings
+from .motion.events import Change, MotionEvent
+from .motion.watcher import MotionWatcher
+from .recording.clipstore import Clip, ClipStore, Retention
+from .recording.recorder import (
+    DEFAULT_MAX_LENGTH,
+    DEFAULT_POSTROLL,
+    DEFAULT_PREROLL,
+    ClipRecorder,
+)
+from .sources.errors import SourceError
+from .sources.frames import AnalysisFrame, Box, content_box, union_box
+from .sources.queues import DropOldestQueue
+from .sources.source import Source, SourceState
+
+_LOGGER = logging.getLogger(__name__)
+
+# Analysis frames waiting for the motion thread: two, so a slow detection loses
+# old frames instead of falling behind the camera.
+ANALYSIS_QUEUE = 2
+THUMBNAIL_WIDTH = 640
+# Letterbox bars are found on the detection stream's first frames after it connects
+# (the largest picture of these, as one dark frame can look like bars).
+CONTENT_FRAMES = 5
+FULL_FRAME: Box = (0.0, 0.0, 1.0, 1.0)
+MIN_DETECT_FPS = 0.5  # the slowest detection rate MotionSettings accepts
+
+
+class RecordMode(StrEnum):
+    MOTION = "motion"  # every motion event
+    ALARMS = "alarms"  # only while armed
+    OFF = "off"  # manual clips only
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPolicy:
+    mode: RecordMode = RecordMode.MOTION
+    preroll: float = DEFAULT_PREROLL
+    postroll: float = DEFAULT_POSTROLL
+    max_length: float = DEFAULT_MAX_LENGTH
+
+
+# Outputs --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    state: SourceState
+    error: SourceError | None
+
+
+@dataclass(frozen=True, slots=True)
+class MotionChanged:
+    """An event started or ended (updates stay on the motion thread)."""
+
+    change: Change
+    event: MotionEvent
+
+
+@dataclass(frozen=True, slots=True)
+class ClipSaved:
+    clip: Clip
+
+
+@dataclass(frozen=True, slots=True)
+class WriteFailed:
+    error: OSError
+    disk_full: bool  # recording pauses until there is room again
+
+
+@dataclass(frozen=True, slots=True)
+class DiskRecovered:
+    """There is room again after a full disk: recording goes on."""
+
+
+type Output = StateChanged | MotionChanged | ClipSaved | WriteFailed | DiskRecovered
+type OutputCallback = Callable[[Output], None]
+
+
+class _DetectListener:
+    """The detection stream's state changes (they are not the camera's availability)."""
+
+    def __init__(self, pipeline: CameraPipeline) -> None:
+        self.pipeline = pipeline
+
+    def on_state(self, state: SourceState, error: SourceError | None) -> None:
+        self.pipeline._on_detect_state(state, error)
+
+
+def wall_time(monotonic: float) -> float:
+    """Wall-clock time of an engine (monotonic) timestamp."""
+    return time.time() - max(0.0, time.monotonic() - monotonic)
+
+
+class CameraPipeline:
+    """Owns a camera's stages, their channels and their start and stop order.
+
+    Thread-safe. `recording` (the user's switch) and `armed` steer the
+    record-on-motion policy and may be set from any thread.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        store: ClipStore,
+        camera: str,
+        settings: MotionSettings,
+        on_output: OutputCallback,
+        *,
+        policy: RecordPolicy | None = None,
+        retention: Retention | None = None,
+        owner: str | None = None,
+        detect_source: Source | None = None,
+    ) -> None:
+        """`camera` is the clip folder; `owner` is recorded in every clip's index entry.
+
+        With `detect_source`, `source` should be configured not to decode (`decode=False`).
+        """
+        self.policy = policy or RecordPolicy()
+        self.source = source
+        self.detect_source = detect_source
+        self.settings = settings  # as configured; see `_detector_settings`
+        self._keyframe_rate: float | None = None
+        self.fallbacks = 0  # times the detection stream failed and the main one stood in
+        self._fallback = False
+        self._content: Box | None = None  # the detection stream's picture, bars excluded
+        self._content_frames = 0
+        self.store = store
+        self.retention = retention or Retention()
+        self.on_output = on_output
+        self.recording = True
+        self.armed = False
+        self.disk_full = False
+        self._thumbnail: tuple[str | None, float] = (None, 0.0)  # event id, its score
+        # Channels and stages (Frigate's init_queues): each stage gets its input here.
+        self.frames: DropOldestQueue[AnalysisFrame] = DropOldestQueue(ANALYSIS_QUEUE)
+        self.watcher = MotionWatcher(self.frames, self._detector_settings(), self._on_motion)
+        self.recorder = ClipRecorder(
+            source,
+            store,
+            camera,
+            self._on_clip,
+            self._on_write_error,
+            preroll=self.policy.preroll,
+            postroll=self.policy.postroll,
+            max_length=self.policy.max_length,
+            owner=owner,
+        )
+        self._unsubscribe = [
+            source.add_listener(self),
+            source.add_frame_callback(self._on_main_frame),
+            source.add_packet_callback(self.recorder.add),
+            source.add_jpeg_callback(self.recorder.add),
+        ]
+        if detect_source is not None:
+            self._unsubscribe += [
+                detect_source.add_listener(_DetectListener(self)),
+                detect_source.add_frame_callback(self._on_detect_frame),
+            ]
+
+    def start(self) -> None:
+        """Consumers first, so the first packet and frame have somewhere to go."""
+        self.recorder.start()  # writer thread
+        self.watcher.start()  # motion thread
+        if self.detect_source is not None:
+            self.detect_source.start()  # detection stream's thread
+        self.source.start()  # source thread
+
+    def stop(self) -> None:
+        """Stop pulling frames; returns once the open clips are on disk.
+
+        Motion first (an open event ends, which sets its clip's post-roll end), then
+        the source (no more packets), then the writer (finishes the open clips).
+        """
+        self.watcher.stop()
+        if self.detect_source is not None:
+            self.detect_source.stop()
+        self.source.stop()
+        self.recorder.stop()  # also drops the pre-roll
+        self.frames.clear()
+
+    def close(self) -> None:
+        """Detach from the source for good (after `stop`)."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+
+    def update_settings(self, settings: MotionSettings) -> None:
+        self.settings = settings
+        self.watcher.update_settings(self._detector_settings())
+
+    def _detector_settings(self) -> MotionSettings:
+        """With keyframes only, the detector runs at the keyframe rate (its calibration
+        and memories count frames): the slowest it allows until the rate is measured."""
+        analysed = self.detect_source or self.source
+        if not analysed.config.keyframes_only:
+            return self.settings
+        rate = self._keyframe_rate or MIN_DETECT_FPS
+        return replace(self.settings, detect_fps=min(self.settings.detect_fps, rate))
+
+    def _note_keyframe_rate(self, source: Source) -> None:
+        interval = source.stats.keyframe_interval
+        if self._keyframe_rate is None and interval and source.config.keyframes_only:
+            self._keyframe_rate = max(MIN_DETECT_FPS, 1.0 / interval)
+            self.watcher.update_settings(self._detector_settings())
+
+    def record_clip(self, duration: float) -> str | None:
+        """A manual clip of `duration` seconds from now; None while the disk is full."""
+        if not self._disk_ok():
+            return None
+        return self.recorder.begin("manual", None, time.time(), duration)
+
+    def stats(self) -> dict[str, object]:
+        """The source's counters and what happened to its analysis frames."""
+        stats: dict[str, object] = {
+            **self.source.stats.as_dict(),
+            "dropped_frames": self.frames.dropped,
+            "detect_errors": self.watcher.detect_errors,
+        }
+        if self.detect_source is not None:
+            stats["detection_stream"] = {
+                **self.detect_source.stats.as_dict(),
+                "state": self.detect_source.state.value,
+                "fallbacks": self.fallbacks,
+                "in_fallback": self._fallback,
+            }
+        return stats
+
+    def still_jpeg(self, width: int | None = None) -> bytes | None:
+        """The latest picture: from the detection stream while it streams (already
+        decoded), else from the main stream (which may decode a keyframe for it)."""
+        detect = self.detect_source
+        # (A letterboxed detection picture is not the camera's picture.)
+        usable = detect is not None and not self._fallback and self._content in (None, FULL_FRAME)
+        if usable and detect is not None and (still := detect.still_jpeg(width)):
+            return still
+        return self.source.still_jpeg(width)
+
+    # Source threads -------------------------------------------------------------------
+
+    def on_state(self, state: SourceState, error: SourceError | None) -> None:
+        self._emit(StateChanged(state, error))
+
+    def _on_main_frame(self, frame: AnalysisFrame) -> None:
+        if self.detect_source is None or self._fallback:
+            self._note_keyframe_rate(self.source)
+            self.frames.put(frame)
+
+    def _on_detect_frame(self, frame: AnalysisFrame) -> None:
+        if self._fallback:
+            return
+        assert self.detect_source is not None
+        self._note_keyframe_rate(self.detect_source)
+        if self._content_frames < CONTENT_FRAMES:
+            found = content_box(frame.gray)
+            self._content = found if self._content is None else union_box(self._content, found)
+            self._content_frames += 1
+        assert self._content is not None
+        x0, y0, x1, y1 = self._content
+        if self._content != FULL_FRAME:
+            # Letterboxed: analyse only the picture, so boxes are fractions of the main one.
+            height, width = frame.gray.shape
+            gray = frame.gray[
+                round(y0 * height) : round(y1 * height), round(x0 * width) : round(x1 * width)
+            ]
+            frame = AnalysisFrame(frame.seq, frame.time, frame.wall, np.ascontiguousarray(gray))
+        self.frames.put(frame)
+
+    def _on_detect_state(self, state: SourceState, error: SourceError | None) -> None:
+        """The detection stream failed: decode the main one until it is back."""
+        if state is SourceState.FAILED and not self._fallback:
+            self._fallback = True
+            self.fallbacks += 1
+            if self.fallbacks == 1:
+                _LOGGER.warning(
+                    "Detection stream of %s failed (%s); detecting on the main stream meanwhile",
+                    self.recorder.camera,
+                    error.message if error else "stopped",
+                )
+            self.watcher.relearn()
+            self.source.set_decode(True)
+        elif state is SourceState.STREAMING:
+            self._content, self._content_frames = None, 0  # it may be back in another shape
+            if self._fallback:
+                self._fallback = False
+                self.source.set_decode(False)
+                self.watcher.relearn()
+
+    # Motion thread --------------------------------------------------------------------
+
+    def _on_motion(self, change: Change, event: MotionEvent, result: MotionResult | None) -> None:
+        self._record(change, event, result)
+        if change is not Change.UPDATED:
+            self._emit(MotionChanged(change, event))
+
+    def _record(self, change: Change, event: MotionEvent, result: MotionResult | None) -> None:
+        """The record-on-motion policy: which events get a clip, and its thumbnail."""
+        if change is Change.STARTED and self._should_record():
+            reason = "alarm" if self.armed else "motion"
+            start = wall_time(event.start)
+            self.recorder.begin(reason, event.id, start - self.recorder.preroll, motion_start=start)
+        elif change is Change.ENDED:
+            self.recorder.end(event.id, wall_time(event.last_motion))
+        if change is Change.ENDED or result is None or result.box is None:
+            return
+        self.recorder.set_box(event.id, event.box)
+        # The thumbnail is the frame with most motion, preferring a subject near the
+        # middle: someone entering at the edge scores high but shows little (and
+        # the media browser crops thumbnails to their centre).
+        x0, _, x1, _ = result.box
+        score = result.score * (1.0 - abs((x0 + x1) / 2 - 0.5))
+        best_id, best = self._thumbnail
+        better = best_id != event.id or score > best
+        if not better or not self.recorder.recording:
+            return
+        if still := self.still_jpeg(THUMBNAIL_WIDTH):
+            self.recorder.set_thumbnail(event.id, still)
+            self._thumbnail = (event.id, score)
+
+    def _should_record(self) -> bool:
+        mode = self.policy.mode
+        if not self.recording or mode is RecordMode.OFF:
+            return False
+        if mode is RecordMode.ALARMS and not self.armed:
+            return False
+        return self._disk_ok()
+
+    def _disk_ok(self) -> bool:
+        """The disk-full latch: after a full disk, record again once there is room."""
+        if self.disk_full:
+            if not self.store.disk_ok(self.retention):
+                return False
+            self.disk_full = False
+            self._emit(DiskRecovered())
+        return True
+
+    # Writer thread --------------------------------------------------------------------
+
+    def _on_clip(self, clip: Clip) -> None:
+        self._emit(ClipSaved(clip))
+
+    def _on_write_error(self, error: OSError) -> None:
+        full = error.errno == errno.ENOSPC
+        if full:
+            self.disk_full = True
+        self._emit(WriteFailed(error, full))
+
+    def _emit(self, output: Output) -> None:
+        try:
+            self.on_output(output)
+        except Exception:  # a broken consumer must not stop a camera thread
+            _LOGGER.exception("Camera output handler failed on %s", type(output).__name__)
