@@ -118,3 +118,53 @@ def read_packets(path: Path, count: int) -> tuple[list[Any], Any]:
         source.stop()
     assert source.info is not None and len(packets) >= count
     return packets[:count], source.info
+
+
+# One scene as a camera's two streams: a 960x540 main stream and a letterboxed
+# 640x480 substream (the 640x360 picture between two black bars); 2 s GOPs.
+MAIN_SIZE = (960, 540)
+SUB_SIZE = (640, 480)
+SUB_BAR = 60
+WALKER_APPEARS = 3.0  # seconds into the videos
+
+
+def make_two_streams(
+    folder: Path, *, fps: int = 10, seconds: float = 14.0, sub_gop: float = 2.0
+) -> tuple[Path, Path]:
+    """From 3 s on, someone walks in from the right edge, staying in the right half."""
+    from ..scenarios import BACKGROUND, HEIGHT, WIDTH, _person  # only for these videos
+
+    rng = np.random.default_rng(5)
+    main: list[av.VideoFrame] = []
+    subs: list[av.VideoFrame] = []
+    for index in range(int(seconds * fps)):
+        image = BACKGROUND + rng.normal(0, 3.0, (HEIGHT, WIDTH, 1)).astype(np.float32)
+        if (t := index / fps) >= WALKER_APPEARS:
+            _person(image, max(0.55, 1.0 - (t - WALKER_APPEARS) * 0.09), 0.45)
+        picture = np.clip(image, 0, 255).astype(np.uint8)
+        main.append(av.VideoFrame.from_ndarray(picture, "rgb24").reformat(*MAIN_SIZE))
+        boxed = np.zeros((SUB_SIZE[1], SUB_SIZE[0], 3), np.uint8)
+        boxed[SUB_BAR : SUB_BAR + HEIGHT] = picture
+        subs.append(av.VideoFrame.from_ndarray(boxed, "rgb24"))
+    return (
+        _encode(folder / "main.mp4", main, MAIN_SIZE, fps, 2.0),
+        _encode(folder / "sub.mp4", subs, SUB_SIZE, fps, sub_gop),
+    )
+
+
+def _encode(
+    path: Path, frames: list[av.VideoFrame], size: tuple[int, int], fps: int, gop: float
+) -> Path:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps, 1))
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.gop_size = round(gop * fps)
+        stream.options = {"preset": "ultrafast", "bframes": "0"}
+        for index, frame in enumerate(frames):
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

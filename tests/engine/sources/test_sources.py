@@ -17,8 +17,9 @@ from custom_components.privacy_cam.engine import (
     create_source,
     probe,
 )
-from custom_components.privacy_cam.engine.sources.frames import EncodedPacket
+from custom_components.privacy_cam.engine.sources.frames import AnalysisFrame, EncodedPacket
 from custom_components.privacy_cam.engine.sources.jpeg import jpeg_size
+from custom_components.privacy_cam.engine.sources.queues import DropOldestQueue
 from custom_components.privacy_cam.engine.sources.source import Source
 
 from ...conftest import RTSP_PASSWORD, RTSP_USER, RtspServer
@@ -46,6 +47,13 @@ class Recorder:
         raise AssertionError(f"never reached {state}: {self.states}")
 
 
+def _analysis_frames(source: Source) -> DropOldestQueue[AnalysisFrame]:
+    """What a camera's pipeline gives the motion thread: the source's analysis frames."""
+    frames: DropOldestQueue[AnalysisFrame] = DropOldestQueue(2)
+    source.add_frame_callback(frames.put)
+    return frames
+
+
 def _probe_error(config: SourceConfig) -> SourceError:
     with pytest.raises(SourceError) as err:
         probe(config)
@@ -64,6 +72,7 @@ def _run(source: Source, seconds: float) -> None:
 
 def test_rtsp_stream_frames_packets_still(rtsp_server: RtspServer) -> None:
     source = create_source(SourceConfig(kind="rtsp", url=rtsp_server.url()))
+    frames = _analysis_frames(source)
     packets: list[EncodedPacket] = []
     remove = source.add_packet_callback(packets.append)
     recorder = Recorder()
@@ -72,7 +81,7 @@ def test_rtsp_stream_frames_packets_still(rtsp_server: RtspServer) -> None:
     info = source.wait_ready(10)
     assert (info.codec, info.width, info.height) == ("h264", 320, 240)
     assert info.extradata
-    frame = source.frames.get(5)
+    frame = frames.get(5)
     assert frame is not None and frame.gray.shape == (120, 160)
     assert frame.gray.dtype == np.uint8 and frame.gray.std() > 10
     still = source.still_jpeg()
@@ -181,9 +190,10 @@ def test_file_source_h264_with_corrupt_packets(tmp_path: Path, videos: dict[str,
 @pytest.mark.parametrize("path", ["/mjpeg", "/mjpeg_nolength"])
 def test_mjpeg_stream(http_camera: HttpCamera, path: str) -> None:
     source = create_source(SourceConfig(kind="mjpeg", url=http_camera.url(path)))
+    frames = _analysis_frames(source)
     source.start()
     assert source.wait_ready(5).width == 320
-    frame = source.frames.get(5)
+    frame = frames.get(5)
     assert frame is not None and frame.gray.shape == (120, 160)
     raw = source.still_jpeg()
     assert raw in http_camera.frames  # proxied as the camera sent it
@@ -300,10 +310,11 @@ def test_snapshot_fetch_callable_and_large_images() -> None:
         return big
 
     source = create_source(SourceConfig(kind="camera_entity", fetch=fetch, snapshot_interval=0.1))
+    frames = _analysis_frames(source)
     source.start()
     info = source.wait_ready(5)
     assert (info.width, info.height) == (1920, 1080)
-    frame = source.frames.get(5)
+    frame = frames.get(5)
     # Decoded at 1/8 size by the JPEG decoder, then scaled: 135 -> 120 rows.
     assert frame is not None and frame.gray.shape[0] == 120
     assert frame.gray.shape[1] in (212, 214)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import av
 import av.error
+from av.codec.context import Flags
 
 from .errors import ErrorKind, SourceError
 from .frames import EncodedPacket, StreamInfo
-from .jpeg import ImageTooLarge, check_size
-from .source import Source
+from .jpeg import ImageTooLarge, check_size, encode_jpeg
+from .source import Source, SourceConfig
 from .urls import scrub, with_credentials
 
 # A live camera sends packets many times a second; a longer silence is a stall.
@@ -38,8 +41,54 @@ def classify_av_error(err: BaseException, secrets: tuple[str | None, ...]) -> So
     return SourceError(ErrorKind.CANNOT_CONNECT, message)
 
 
+@dataclass(frozen=True, slots=True)
+class Keyframe:
+    """The latest keyframe as it arrived, enough for a fresh decoder to show it."""
+
+    seq: int
+    codec: str
+    extradata: bytes | None
+    data: bytes
+
+
 class AvSource(Source):
-    """Demuxes with FFmpeg; keeps H.264 packets for remuxing and decodes for analysis."""
+    """Demuxes with FFmpeg; keeps H.264 packets for remuxing and decodes for analysis.
+
+    With decoding off (`SourceConfig.decode`, `set_decode`) it only demuxes: packets
+    go on to the recorder, the stream info comes from the codec's headers, and a
+    still is the latest keyframe, decoded on demand (`still_jpeg`, in an executor).
+    """
+
+    def __init__(self, config: SourceConfig) -> None:
+        super().__init__(config)
+        self._keyframe: Keyframe | None = None
+        self._keyframe_still: tuple[int, int | None, bytes] | None = None  # seq, width, JPEG
+
+    def still_jpeg(self, width: int | None = None) -> bytes | None:
+        """The latest decoded frame, or else the latest keyframe decoded now (blocking:
+        ~10 ms for 1080p, callers run it in an executor) as JPEG."""
+        still = super().still_jpeg(width)
+        if still is not None:
+            return still
+        with self._lock:
+            keyframe, cached = self._keyframe, self._keyframe_still
+        if keyframe is None:
+            return None
+        if cached is not None and cached[:2] == (keyframe.seq, width):
+            return cached[2]
+        frame = decode_keyframe(keyframe)
+        if frame is None:
+            return None
+        still = encode_jpeg(frame, width)
+        with self._lock:
+            self._keyframe_still = (keyframe.seq, width, still)
+        return still
+
+    def _clear_stills(self) -> None:
+        super()._clear_stills()
+        with self._lock:
+            self._keyframe = None
+            self._keyframe_still = None
 
     def _open_options(self) -> dict[str, str]:
         options = {"analyzeduration": "1000000", "probesize": "1000000"}
@@ -88,37 +137,83 @@ class AvSource(Source):
             check_size(codec.width, codec.height)
         except ImageTooLarge as err:
             raise self._oversized(err.message) from None
+        keyframes_only = self.config.keyframes_only
+        if keyframes_only:
+            codec.skip_frame = "NONKEY"
+            # Only intra frames: nothing to reorder, so out at once, not a keyframe late.
+            codec.flags |= Flags.low_delay
         rate = stream.average_rate or stream.guessed_rate
         keep_packets = codec.name == "h264"
-        extradata = codec.extradata
+        extradata = raw_extradata = codec.extradata
         annexb: Any = None
         if keep_packets and extradata and extradata[0] == 1:
             # MP4-style (avcC) input, e.g. a replayed file: recordings want Annex B
             # like RTSP sends, so convert packets and parameter sets once here.
             annexb = av.BitStreamFilterContext("h264_mp4toannexb", stream)
             extradata = avcc_to_annexb(extradata)
+        info: StreamInfo | None = None
+        if codec.width and codec.height:  # for demuxing only; decoding takes the frame's
+            info = StreamInfo(
+                codec=codec.name,
+                width=codec.width,
+                height=codec.height,
+                fps=float(rate) if rate else None,
+                time_base=stream.time_base,
+                extradata=extradata,
+            )
         info_set = False
+        # Whether the decoder is fed: from the first packet, as a camera may not flag its
+        # keyframes; switched on later (`set_decode`), from the next keyframe.
+        decoding = self._decode or info is None
+        waited = 0  # packets since decoding was asked for, waiting for a keyframe
         undecodable = 0
         clock: tuple[float, float] | None = None  # (wall start, media start) for realtime
+        realtime = self.config.realtime
         for packet in container.demux(stream):
             if self._stopping:
                 return
             if packet.size == 0:
                 continue
-            if self.config.realtime and packet.pts is not None:
+            key = packet.is_keyframe
+            media: float | None = None  # (Fraction arithmetic: only where needed)
+            if (key or realtime) and packet.pts is not None:
                 media = float(packet.pts * packet.time_base)
+            if realtime and media is not None:
                 if clock is None:
                     clock = (time.monotonic(), media)
                 self._stop.wait(max(0.0, clock[0] + media - clock[1] - time.monotonic()))
             now = time.monotonic()
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
+            if key:
+                self._note_keyframe(media, now)
+                self._keep_keyframe(codec.name, raw_extradata, packet)
+            # Without the stream's size from its headers, decode until a frame tells it.
+            wanted = self._decode or info is None
+            if wanted != decoding:
+                if not wanted:
+                    decoding = False
+                    undecodable = 0
+                    super()._clear_stills()  # stills come from keyframes again
+                elif key or waited >= MAX_UNDECODABLE:  # a decoder (re)starts at a keyframe
+                    codec.flush_buffers()
+                    decoding = True
+                    waited = 0
+                else:
+                    waited += 1
+            if not decoding and info is not None and not info_set:
+                self._set_info(info)
+                info_set = True
+            self._note_frame(now, streaming=not decoding and info_set)
+            frames: list[Any] = []
+            if decoding:
                 # Live streams lose a packet now and then; only a run of them is fatal.
-                frames = []
-            undecodable = 0 if frames else undecodable + 1
-            if undecodable > MAX_UNDECODABLE:
-                raise SourceError(ErrorKind.NO_VIDEO, "no decodable video in the stream")
+                with contextlib.suppress(av.error.InvalidDataError):
+                    frames = packet.decode()
+                if frames:
+                    undecodable = 0
+                elif key or not keyframes_only:
+                    undecodable += 1
+                    if undecodable > MAX_UNDECODABLE:
+                        raise SourceError(ErrorKind.NO_VIDEO, "no decodable video in the stream")
             if keep_packets and self._has_packet_callbacks():
                 # After decoding: the Annex B filter takes the packet over.
                 self._emit_packets(packet, annexb)
@@ -135,7 +230,13 @@ class AvSource(Source):
                         )
                     )
                     info_set = True
-                self._emit_frame(frame, now)
+                    info = self.info
+                self._emit_frame(frame, now, counted=True)
+
+    def _keep_keyframe(self, codec: str, extradata: bytes | None, packet: Any) -> None:
+        with self._lock:
+            seq = 1 if self._keyframe is None else self._keyframe.seq + 1
+            self._keyframe = Keyframe(seq, codec, extradata, bytes(packet))
 
     def _emit_packets(self, packet: Any, annexb: Any) -> None:
         time_base = packet.time_base
@@ -147,6 +248,19 @@ class AvSource(Source):
 
     def _has_packet_callbacks(self) -> bool:
         return bool(self._packet_callbacks)
+
+
+def decode_keyframe(keyframe: Keyframe) -> av.VideoFrame | None:
+    """Decode one keyframe with a fresh decoder (its own, so any thread may call it)."""
+    try:
+        decoder: Any = av.CodecContext.create(keyframe.codec, "r")
+        if keyframe.extradata:
+            decoder.extradata = keyframe.extradata
+        frames = decoder.decode(av.Packet(keyframe.data))
+        frames += decoder.decode(None)  # flush: a decoder may hold its first frame back
+    except (av.FFmpegError, ValueError):  # ValueError: no such decoder in this FFmpeg
+        return None
+    return frames[0] if frames else None
 
 
 def avcc_to_annexb(extradata: bytes) -> bytes:

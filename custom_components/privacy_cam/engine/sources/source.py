@@ -2,15 +2,18 @@
 
 A concrete source implements one connected session (`_run_session`); this
 base class turns it into a thread that reconnects with exponential backoff,
-publishes gray analysis frames through a bounded queue, keeps the latest
-still, tracks stats and tells listeners about state changes and packets.
+hands gray analysis frames, packets and stills to whoever subscribed (the
+camera's pipeline, `engine/pipeline.py`), keeps the latest still, tracks stats
+and tells listeners about state changes.
 """
 
 from __future__ import annotations
 
 import logging
+import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,7 +32,6 @@ from .frames import (
     to_analysis_gray,
 )
 from .jpeg import encode_jpeg
-from .queues import DropOldestQueue
 from .reachability import Reach, knock, probe_target
 from .urls import scrub
 
@@ -41,6 +43,8 @@ BACKOFF_MAX = 60.0
 PROBE_INTERVAL = 1.0
 STOP_TIMEOUT = 2.0
 RATE_WINDOW = 2.0
+# Keyframe intervals kept for the median (`SourceStats.keyframe_interval`).
+KEYFRAME_HISTORY = 9
 
 
 class SourceState(StrEnum):
@@ -65,6 +69,14 @@ class SourceConfig:
     analysis_fps: float = 5.0
     connect_timeout: float = 8.0
     realtime: bool = False  # play files at their own pace, like a live camera
+    # False: demux only (packets for the recorder, stills decoded from the latest
+    # keyframe on demand), no analysis frames; `Source.set_decode` switches at run time.
+    decode: bool = True
+    # Decode only keyframes (FFmpeg's skip_frame NONKEY): analysis at the camera's
+    # keyframe rate, for cameras with a short keyframe interval. The analysis_fps cap
+    # still applies: keyframes slower than it are all analysed, an all-intra stream
+    # is not analysed faster than with every frame decoded.
+    keyframes_only: bool = False
     fetch: Callable[[], bytes] | None = field(default=None, compare=False)
     # Reconnect pacing (tests shrink these; the logic is the same).
     backoff_min: float = BACKOFF_MIN
@@ -84,9 +96,11 @@ class SourceStats:
     width: int | None = None
     height: int | None = None
     fps: float | None = None
+    # Frames received (for FFmpeg sources: video packets, decoded or not).
     frames: int = 0
+    # Frames the decoder produced (0 while only demuxing).
+    decoded_frames: int = 0
     analysis_frames: int = 0
-    dropped_frames: int = 0
     reconnects: int = 0
     # Camera data refused for exceeding a byte or pixel cap (logged once per source).
     oversized: int = 0
@@ -95,6 +109,8 @@ class SourceStats:
     last_error: str | None = None
     last_error_kind: ErrorKind | None = None
     connected_since: float | None = None
+    # Seconds between keyframes: the median of the recent intervals.
+    keyframe_interval: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -103,14 +119,17 @@ class SourceStats:
             "height": self.height,
             "fps": None if self.fps is None else round(self.fps, 2),
             "frames": self.frames,
+            "decoded_frames": self.decoded_frames,
             "analysis_frames": self.analysis_frames,
-            "dropped_frames": self.dropped_frames,
             "reconnects": self.reconnects,
             "oversized": self.oversized,
             "early_retries": self.early_retries,
             "last_error": self.last_error,
             "last_error_kind": self.last_error_kind,
             "connected_since": self.connected_since,
+            "keyframe_interval": (
+                None if self.keyframe_interval is None else round(self.keyframe_interval, 3)
+            ),
         }
 
 
@@ -120,6 +139,7 @@ class SourceListener(Protocol):
     def on_state(self, state: SourceState, error: SourceError | None) -> None: ...
 
 
+FrameCallback = Callable[[AnalysisFrame], None]
 PacketCallback = Callable[[EncodedPacket], None]
 JpegCallback = Callable[[JpegFrame], None]
 
@@ -129,11 +149,11 @@ class Source:
 
     def __init__(self, config: SourceConfig) -> None:
         self.config = config
-        self.frames: DropOldestQueue[AnalysisFrame] = DropOldestQueue(2)
         self.stats = SourceStats()
         self.info: StreamInfo | None = None
         self._state = SourceState.STOPPED
         self._listeners: list[SourceListener] = []
+        self._frame_callbacks: list[FrameCallback] = []
         self._packet_callbacks: list[PacketCallback] = []
         self._jpeg_callbacks: list[JpegCallback] = []
         self._lock = threading.Lock()
@@ -151,6 +171,9 @@ class Source:
         # Set by sessions once the camera answered (HTTP response, FFmpeg opened it).
         self._answered = False
         self._oversize_logged = False
+        self._decode = config.decode
+        self._keyframe_at: float | None = None
+        self._keyframe_gaps: deque[float] = deque(maxlen=KEYFRAME_HISTORY)
 
     # Public API --------------------------------------------------------------
 
@@ -166,6 +189,11 @@ class Source:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
+    def add_frame_callback(self, callback: FrameCallback) -> Callable[[], None]:
+        """Gray frames at analysis size and rate (`analysis_height`, `analysis_fps`)."""
+        self._frame_callbacks.append(callback)
+        return lambda: self._frame_callbacks.remove(callback)
+
     def add_packet_callback(self, callback: PacketCallback) -> Callable[[], None]:
         self._packet_callbacks.append(callback)
         return lambda: self._packet_callbacks.remove(callback)
@@ -174,6 +202,20 @@ class Source:
         """Stills as the camera sent them (MJPEG and snapshot cameras)."""
         self._jpeg_callbacks.append(callback)
         return lambda: self._jpeg_callbacks.remove(callback)
+
+    @property
+    def decoding(self) -> bool:
+        """Whether frames are decoded (analysis frames, stills from decoded frames)."""
+        return self._decode
+
+    def set_decode(self, decode: bool) -> None:
+        """Start or stop decoding at run time; thread-safe, takes effect at the next
+        packet (decoding resumes at the next keyframe: a decoder needs one).
+
+        Only FFmpeg sources (RTSP, files, wrapped stream URLs) can stop decoding;
+        other sources always decode.
+        """
+        self._decode = decode
 
     def start(self) -> None:
         if self.running:
@@ -199,10 +241,7 @@ class Source:
                 _LOGGER.warning("%s source did not stop within %ss", self.config.kind, timeout)
                 return False
             self._thread = None
-        with self._lock:
-            self._latest_frame = None
-            self._latest_jpeg = None
-        self.frames.clear()
+        self._clear_stills()
         self._set_state(SourceState.STOPPED, None)
         return True
 
@@ -251,9 +290,24 @@ class Source:
         if info.fps:
             self.stats.fps = info.fps
 
-    def _emit_frame(self, frame: av.VideoFrame, now: float, jpeg: bytes | None = None) -> None:
-        """Hand on a decoded frame: keep it as the still, sample it for analysis."""
-        self._note_frame(now)
+    def _clear_stills(self) -> None:
+        with self._lock:
+            self._latest_frame = None
+            self._latest_jpeg = None
+
+    def _emit_frame(
+        self, frame: av.VideoFrame, now: float, jpeg: bytes | None = None, *, counted: bool = False
+    ) -> None:
+        """Hand on a decoded frame: keep it as the still, sample it for analysis.
+
+        `counted`: the frame was already counted on arrival (`_note_frame`), as
+        FFmpeg sources count packets.
+        """
+        self.stats.decoded_frames += 1
+        if counted:
+            self._note_streaming()
+        else:
+            self._note_frame(now)
         with self._new_frame:
             self._latest_frame = frame
             self._latest_jpeg = jpeg
@@ -294,10 +348,22 @@ class Source:
         # Keep a steady cadence but never build a backlog after a stall.
         self._next_analysis = max(self._next_analysis + interval, now + interval * 0.5)
         self.stats.analysis_frames += 1
-        self.frames.put(AnalysisFrame(self.stats.analysis_frames, now, time.time(), gray))
-        self.stats.dropped_frames = self.frames.dropped
+        frame = AnalysisFrame(self.stats.analysis_frames, now, time.time(), gray)
+        for callback in self._frame_callbacks:
+            callback(frame)
 
-    def _note_frame(self, now: float) -> None:
+    def _note_keyframe(self, media: float | None, now: float) -> None:
+        """A keyframe arrived at `media` seconds on the stream's clock (else `now`)."""
+        at = now if media is None else media
+        last = self._keyframe_at
+        self._keyframe_at = at
+        if last is None or at <= last:
+            return
+        self._keyframe_gaps.append(at - last)
+        self.stats.keyframe_interval = statistics.median(self._keyframe_gaps)
+
+    def _note_frame(self, now: float, *, streaming: bool = True) -> None:
+        """Count a frame as it arrives; `streaming`: it also proves the stream works."""
         self.stats.frames += 1
         # Frame rate over windows of >= 2 s: arrival gaps alone are useless
         # because streams start with a burst of buffered frames.
@@ -308,6 +374,10 @@ class Source:
             if now - start >= RATE_WINDOW:
                 self.stats.fps = (self.stats.frames - count) / (now - start)
                 self._rate_window = (now, self.stats.frames)
+        if streaming:
+            self._note_streaming()
+
+    def _note_streaming(self) -> None:
         if not self._streamed:
             self._streamed = True
             self.stats.connected_since = time.time()
@@ -330,6 +400,7 @@ class Source:
             self._streamed = False
             self._answered = False
             self._rate_window = None
+            self._keyframe_at = None
             self._set_state(SourceState.CONNECTING, None)
             try:
                 self._run_session()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from .errors import ErrorKind, SourceError
@@ -228,3 +229,111 @@ def camera_name(url: str) -> str:
     if len(path) > MAX_NAME_PATH:
         path = "…" + path[-(MAX_NAME_PATH - 1) :]
     return f"{host} {path}"
+
+
+# Substreams: a camera's second, smaller stream of the same picture ------------------
+
+
+def _case_like(word: str, like: str) -> str:
+    """`word` in the letter case of `like` (main → sub, Main → Sub, MAIN → SUB)."""
+    if like.isupper():
+        return word.upper()
+    if like[:1].isupper():
+        return word.capitalize()
+    return word
+
+
+def _hikvision_channel(match: re.Match[str]) -> str:
+    """Hikvision numbers a stream channel * 100 + stream: 101 main, 102 sub; old
+    firmware (and some OEMs) 1 main, 2 sub."""
+    number = int(match.group(2))
+    if number == 1:
+        return f"{match.group(1)}2"
+    if number >= 100 and number % 100 == 1:
+        return f"{match.group(1)}{number + 1}"
+    return match.group(0)
+
+
+# (what it matches, replacement) on the URL's path, most specific first. From the
+# vendors' RTSP documentation and the URL lists Frigate, Blue Iris and iSpy publish.
+_PATH_SUBSTREAMS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    # Reolink: /h264Preview_01_main → _sub (an H.265 main has an H.264 sub), /Preview_01_main.
+    (re.compile(r"(h26[45]Preview_\d+_)main\b", re.I), r"\1sub"),
+    (re.compile(r"h265(Preview_\d+_)main\b", re.I), r"h264\1sub"),
+    (re.compile(r"(/Preview_\d+_)main\b", re.I), r"\1sub"),
+    # Hikvision and OEMs (Annke, LTS, some Swann): /Streaming/Channels/101 → 102,
+    # /ISAPI/Streaming/channels/101; older /h264/ch1/main/av_stream → /sub/.
+    (re.compile(r"(/streaming/channels/)(\d+)(?=/|$)", re.I), _hikvision_channel),
+    (re.compile(r"(/h26[45]/ch\d+/)main(?=/|$)", re.I), r"\1sub"),
+    # Uniview and Sony: /media/video1 → video2; Uniview /unicast/c1/s0/live → s1.
+    (re.compile(r"(/media/video)1(?=/|$)", re.I), r"\g<1>2"),
+    (re.compile(r"(/unicast/c\d+/s)0(?=/)", re.I), r"\g<1>1"),
+    # Vivotek: /live.sdp → /live2.sdp.
+    (re.compile(r"/live\.sdp$", re.I), "/live2.sdp"),
+    # XMeye/Sofia (many unbranded DVRs): ...&channel=1&stream=0.sdp → stream=1.sdp.
+    (re.compile(r"(stream=)0(\.sdp)", re.I), r"\g<1>1\2"),
+    # Unbranded (Jooan, Yi hacks, Anyka): /ch0_0.264 → /ch0_1.264, /live/ch00_0 → ch00_1.
+    (re.compile(r"(ch\d+_)0(\.h?26[45])", re.I), r"\g<1>1\2"),
+    (re.compile(r"(/ch\d+_)0$", re.I), r"\g<1>1"),
+    # Foscam: /videoMain → /videoSub.
+    (re.compile(r"(video)Main\b"), r"\1Sub"),
+    # INSTAR: /11 full size, /12 smaller.
+    (re.compile(r"^/11$"), "/12"),
+    # TP-Link Tapo and many others: /stream1 → /stream2.
+    (re.compile(r"(stream)1(?![0-9])", re.I), r"\g<1>2"),
+    # Generic: a path word "main" (/live/main, /ch1/main, _main) → "sub".
+    (
+        re.compile(r"(?<![A-Za-z])main(?![A-Za-z])", re.I),
+        lambda m: _case_like("sub", m.group(0)),
+    ),
+)
+# The same on the URL's query, matched against whole `key=value` pieces.
+_QUERY_SUBSTREAMS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    # Dahua, Amcrest, Lorex: /cam/realmonitor?channel=1&subtype=0 → subtype=1.
+    (re.compile(r"(?<![^&;])(subtype=)0(?![^&;])", re.I), r"\g<1>1"),
+    # XMeye in the query: ?...&stream=0.sdp.
+    (re.compile(r"(?<![^&;])(stream=)0(\.sdp)?(?![^&;])", re.I), r"\g<1>1\2"),
+    # Bosch: ?inst=1 → inst=2.
+    (re.compile(r"(?<![^&;])(inst=)1(?![^&;])", re.I), r"\g<1>2"),
+    # TVT, Milesight and others: ?streamtype=main / ?stream=main → sub.
+    (
+        re.compile(r"(?<![^&;])([a-z_]*=)(main)(?![^&;])", re.I),
+        lambda m: m.group(1) + _case_like("sub", m.group(2)),
+    ),
+)
+_DAHUA_PATH_RE = re.compile(r"/cam/realmonitor$", re.I)
+
+
+def substream_candidates(url: str) -> list[str]:
+    """Likely URLs of the camera's substream (smaller, same picture) for a main-stream
+    URL, most likely first; empty when no known pattern matches.
+
+    Only the path and query change: same scheme, host and port, and whatever
+    credentials the URL carries stay exactly as they were (so log a candidate only
+    through `redact_url`, like any camera URL). Probe them before offering one.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        _ = parts.port
+    except ValueError:
+        return []
+    found: list[str] = []
+
+    def offer(path: str, query: str) -> None:
+        candidate = urlunsplit(parts._replace(path=path, query=query))
+        if candidate != url.strip() and candidate not in found:
+            found.append(candidate)
+
+    for pattern, replacement in _QUERY_SUBSTREAMS:
+        query = pattern.sub(replacement, parts.query, count=1)
+        if query != parts.query:
+            offer(parts.path, query)
+    if _DAHUA_PATH_RE.search(parts.path) and not re.search(
+        r"(?<![^&;])subtype=", parts.query, re.I
+    ):  # Dahua without a subtype means the main stream
+        offer(parts.path, f"{parts.query}&subtype=1" if parts.query else "subtype=1")
+    for pattern, replacement in _PATH_SUBSTREAMS:
+        path = pattern.sub(replacement, parts.path, count=1)
+        if path != parts.path:
+            offer(path, parts.query)
+    return found
