@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_KIND, CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, DOMAIN, KIND_DESTINATION
-from .data import PrivacyCamConfigEntry, PrivacyCamData
+from .data import DestinationConfigEntry, DestinationData, PrivacyCamConfigEntry, PrivacyCamData
 from .engine import ErrorKind, SourceError, create_source
 from .engine.sharing.destinations import DestinationError
 from .engine.sources.urls import scrub
-from .runtime import STATE_VERSION, CameraRuntime, async_camera_folder
+from .flags import async_remove_state
+from .runtime import CameraRuntime
 from .services import async_setup_services
 from .share_destination import destination_from_data
 from .sharing import async_resume_sharing
-from .source_config import async_build_source_config, motion_settings, recording_options
-from .storage import async_get_store
+from .source_config import (
+    async_build_source_config,
+    detect_source_config,
+    motion_settings,
+    recording_options,
+)
+from .storage import async_camera_folder, async_get_store
 from .views import ClipView, ReportView
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,18 +62,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -
     """Start the camera's worker thread and its entities."""
     if entry.data.get(CONF_KIND) == KIND_DESTINATION:
         # A share destination is only settings: nothing runs and nothing connects.
+        destination = destination_from_data(entry.entry_id, entry.data)
         try:
-            destination_from_data(entry.entry_id, entry.data).validate()
+            destination.validate()
         except DestinationError as err:
             raise ConfigEntryError(
                 translation_domain=DOMAIN,
                 translation_key="share_destination_incomplete",
                 translation_placeholders={"destination": entry.title},
             ) from err
+        # Read back through share_destination.entry_destination.
+        destination_entry = cast(DestinationConfigEntry, entry)
+        destination_entry.runtime_data = DestinationData(destination, entry.data)
         return True
     try:
         config = await async_build_source_config(hass, entry.data, entry.options)
         source = create_source(config)
+        detect = detect_source_config(entry.data, entry.options)
+        detect_source = None if detect is None else create_source(detect)
+        secrets = (*config.secrets, *(detect.secrets if detect else ()))
     except SourceError as err:
         if err.kind == ErrorKind.INVALID_URL:
             raise ConfigEntryError(
@@ -90,6 +103,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -
             shared,
             recording_options(entry.options),
             camera=await async_camera_folder(hass, entry, shared),
+            detect_source=detect_source,
         )
         shared.retention.max_age_days[runtime.camera] = float(days)
         # Privacy mode is known before the first frame could be pulled.
@@ -104,7 +118,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="setup_failed",
-            translation_placeholders={"error": _describe(err, config.secrets)},
+            translation_placeholders={"error": _describe(err, secrets)},
         ) from err
 
     async def _async_stop(_event: Event) -> None:
@@ -138,4 +152,4 @@ async def async_remove_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) 
     Its clips stay on disk (evidence), still owned by this removed entry: no camera
     added later lists, learns from or shares them, whatever its name.
     """
-    await Store(hass, STATE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
+    await async_remove_state(hass, entry.entry_id)

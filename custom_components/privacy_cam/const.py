@@ -10,6 +10,16 @@ CONF_KIND: Final = "kind"
 CONF_ENTITY_ID: Final = "entity_id"
 CONF_RTSP_TRANSPORT: Final = "rtsp_transport"
 CONF_SNAPSHOT_INTERVAL: Final = "snapshot_interval"
+# An RTSP camera's substream, for detection (entry data; the main stream's credentials
+# unless it has its own), and which of its frames are decoded (options).
+CONF_DETECT_URL: Final = "detect_url"
+CONF_DETECT_USERNAME: Final = "detect_username"
+CONF_DETECT_PASSWORD: Final = "detect_password"  # noqa: S105 - a config key
+CONF_DETECT_FRAMES: Final = "detect_frames"
+DETECT_EVERY_FRAME: Final = "every_frame"
+DETECT_KEYFRAMES: Final = "keyframes"
+DETECT_FRAMES: Final = (DETECT_EVERY_FRAME, DETECT_KEYFRAMES)
+DEFAULT_DETECT_FRAMES: Final = DETECT_EVERY_FRAME
 
 KIND_RTSP: Final = "rtsp"
 KIND_MJPEG: Final = "mjpeg"

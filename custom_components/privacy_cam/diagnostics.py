@@ -10,14 +10,20 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_KIND, KIND_DESTINATION
+from .const import (
+    CONF_DETECT_PASSWORD,
+    CONF_DETECT_URL,
+    CONF_DETECT_USERNAME,
+    CONF_KIND,
+    KIND_DESTINATION,
+)
 from .data import PrivacyCamConfigEntry
 from .engine.sharing.destinations import DestinationKind
 from .engine.sources.urls import REDACTED, redact_url, scrub
-from .share_destination import destination_from_data
+from .share_destination import entry_destination
 from .sharing import existing_sharing
 
-TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
+TO_REDACT = {CONF_PASSWORD, CONF_USERNAME, CONF_DETECT_PASSWORD, CONF_DETECT_USERNAME}
 
 
 async def async_get_config_entry_diagnostics(
@@ -25,7 +31,7 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     sharing = await _async_sharing_status(hass)
     if entry.data.get(CONF_KIND) == KIND_DESTINATION:
-        destination = destination_from_data(entry.entry_id, entry.data)
+        destination = entry_destination(entry)
         info = destination.disclosure()
         # A webhook URL may carry a token in its path or query: host only.
         target = (
@@ -35,14 +41,19 @@ async def async_get_config_entry_diagnostics(
         )
         return {"destination": {"title": entry.title, "target": target, **info}, **sharing}
     runtime = entry.runtime_data.runtime
-    source = runtime.source
-    secrets = source.config.secrets
+    source, detect = runtime.pipeline.source, runtime.pipeline.detect_source
+    secrets = (*source.config.secrets, *(detect.config.secrets if detect else ()))
     data = async_redact_data(dict(entry.data), TO_REDACT)
-    if CONF_URL in data:
-        data[CONF_URL] = redact_url(data[CONF_URL])
-    stats = source.stats.as_dict()
-    if stats["last_error"]:
-        stats["last_error"] = scrub(str(stats["last_error"]), *secrets)
+    for key in (CONF_URL, CONF_DETECT_URL):
+        if key in data:
+            data[key] = redact_url(data[key])
+    stats = runtime.pipeline.stats()
+    detection = stats.get("detection_stream")
+    if detect is not None and isinstance(detection, dict):
+        detection["stream_url"] = redact_url(detect.config.url)
+    for part in (stats, detection):
+        if isinstance(part, dict) and part.get("last_error"):
+            part["last_error"] = scrub(str(part["last_error"]), *secrets)
     return {
         "entry": {"title": entry.title, "data": data, "options": dict(entry.options)},
         "learning": {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from homeassistant.components.camera import async_get_image, async_get_stream_source
@@ -13,6 +14,10 @@ from homeassistant.exceptions import HomeAssistantError
 
 from .const import (
     CONF_DETECT_FPS,
+    CONF_DETECT_FRAMES,
+    CONF_DETECT_PASSWORD,
+    CONF_DETECT_URL,
+    CONF_DETECT_USERNAME,
     CONF_ENTITY_ID,
     CONF_KIND,
     CONF_MAX_CLIP,
@@ -27,12 +32,14 @@ from .const import (
     DEFAULT_RECORD_MODE,
     DEFAULT_RTSP_TRANSPORT,
     DEFAULT_SNAPSHOT_INTERVAL,
+    DETECT_KEYFRAMES,
     KIND_CAMERA_ENTITY,
+    KIND_RTSP,
     MOTION_OPTIONS,
 )
 from .engine import ErrorKind, SourceConfig, SourceError
 from .engine.motion.detector import MotionSettings
-from .runtime import RecordingOptions
+from .engine.pipeline import RecordMode, RecordPolicy
 
 FETCH_TIMEOUT = 10.0
 
@@ -75,12 +82,35 @@ async def async_build_source_config(
         return SourceConfig(
             **common, url=stream_url or "", fetch=entity_image_fetcher(hass, entity_id)
         )
-    return SourceConfig(
+    keyframes_only = options.get(CONF_DETECT_FRAMES) == DETECT_KEYFRAMES
+    main = SourceConfig(
         **common,
         url=data.get(CONF_URL, ""),
         username=data.get(CONF_USERNAME) or None,
         password=data.get(CONF_PASSWORD) or None,
         verify_ssl=data.get(CONF_VERIFY_SSL, True),
+    )
+    if detect_source_config(data, options) is not None:
+        # Recorded as sent; decoded only while the detection stream is down.
+        return replace(main, decode=False, keyframes_only=keyframes_only)
+    return replace(main, keyframes_only=True) if keyframes_only else main
+
+
+def detect_source_config(
+    data: Mapping[str, Any], options: Mapping[str, Any]
+) -> SourceConfig | None:
+    """The detection stream (an RTSP camera's substream), if the camera has one."""
+    if data[CONF_KIND] != KIND_RTSP or not (url := data.get(CONF_DETECT_URL)):
+        return None
+    own = data.get(CONF_DETECT_USERNAME) is not None or data.get(CONF_DETECT_PASSWORD) is not None
+    return SourceConfig(
+        kind=KIND_RTSP,
+        url=url,
+        username=(data.get(CONF_DETECT_USERNAME) if own else data.get(CONF_USERNAME)) or None,
+        password=(data.get(CONF_DETECT_PASSWORD) if own else data.get(CONF_PASSWORD)) or None,
+        rtsp_transport=options.get(CONF_RTSP_TRANSPORT, DEFAULT_RTSP_TRANSPORT),
+        analysis_fps=float(options.get(CONF_DETECT_FPS, MotionSettings().detect_fps)),
+        keyframes_only=options.get(CONF_DETECT_FRAMES) == DETECT_KEYFRAMES,
     )
 
 
@@ -89,9 +119,9 @@ def motion_settings(options: Mapping[str, Any]) -> MotionSettings:
     return MotionSettings.from_dict({k: v for k, v in options.items() if k in MOTION_OPTIONS})
 
 
-def recording_options(options: Mapping[str, Any]) -> RecordingOptions:
-    return RecordingOptions(
-        mode=options.get(CONF_RECORD_MODE, DEFAULT_RECORD_MODE),
+def recording_options(options: Mapping[str, Any]) -> RecordPolicy:
+    return RecordPolicy(
+        mode=RecordMode(options.get(CONF_RECORD_MODE, DEFAULT_RECORD_MODE)),
         preroll=float(options.get(CONF_PREROLL, DEFAULT_PREROLL)),
         postroll=float(options.get(CONF_POSTROLL, DEFAULT_POSTROLL)),
         max_length=float(options.get(CONF_MAX_CLIP, DEFAULT_MAX_CLIP)),
