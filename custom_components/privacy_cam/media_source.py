@@ -1,6 +1,12 @@
-"""Media source: browse clips by camera and day, play them through the clip view."""
+"""Media source: browse clips by camera and day, play them through the clip view.
+
+Every media-source identifier of this integration is built and parsed here (they are
+stored in events, sensor attributes and users' automations: never change one).
+"""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from homeassistant.components.media_player.const import MediaClass, MediaType
 from homeassistant.components.media_source import (
@@ -9,23 +15,47 @@ from homeassistant.components.media_source import (
     MediaSourceItem,
     PlayMedia,
     Unresolvable,
+    generate_media_source_id,
 )
 from homeassistant.core import HomeAssistant
 
 from .const import DOMAIN
+from .data import DATA_SHARING
 from .engine.recording.clipstore import CAMERA_RE, CLIP_ID_RE, Clip
 from .engine.sharing.reports import REPORT_ID_RE, Report, ReportStatus
-from .sharing import DATA_SHARING, report_url
 from .storage import SharedStore, async_get_store
-from .views import clip_url
+from .views import clip_url, report_url
 
 PAGE_SIZE = 50
-# Not a possible camera folder name (those are [a-z0-9_]).
-PENDING = "awaiting-consent"
 PENDING_TITLE = "Reports awaiting your consent"
 PENDING_STATUSES = (ReportStatus.PREPARED, ReportStatus.FAILED)
-SHARED = "shared-reports"
 SHARED_TITLE = "Reports you shared"
+
+
+class IdentifierType(StrEnum):
+    """The first part of an identifier, when it is not a camera folder.
+
+    The two folders are not possible camera folder names (those are [a-z0-9_]).
+    """
+
+    CLIP = "clip"
+    REPORT = "report"
+    PENDING = "awaiting-consent"
+    SHARED = "shared-reports"
+
+
+def media_content_id(clip_id: str) -> str:
+    """A clip's media-source ID (events, sensors and automations hold it)."""
+    return generate_media_source_id(DOMAIN, _item(IdentifierType.CLIP, clip_id))
+
+
+def report_media_id(report_id: str) -> str:
+    """A report package's media-source ID (the consent preview)."""
+    return generate_media_source_id(DOMAIN, _item(IdentifierType.REPORT, report_id))
+
+
+def _item(kind: IdentifierType, item_id: str) -> str:
+    return f"{kind}/{item_id}"
 
 
 async def async_get_media_source(hass: HomeAssistant) -> PrivacyCamMediaSource:
@@ -33,7 +63,30 @@ async def async_get_media_source(hass: HomeAssistant) -> PrivacyCamMediaSource:
 
 
 class PrivacyCamMediaSource(MediaSource):
-    """media-source://privacy_cam/<camera>/<day>[/<page>] and .../clip/<id>."""
+    """Clips by camera and day, and the reports that await consent or were shared.
+
+    Accepted identifiers (after media-source://privacy_cam):
+
+    * (none)
+        Root: the report folders (only when they hold reports), then a folder
+        per camera (configured, or with clips on disk)
+    * awaiting-consent
+        Prepared or failed reports waiting for a decision, newest first
+    * shared-reports
+        Reports shared and not withdrawn, newest first
+    * {camera}
+        A camera folder ([a-z0-9_]): the days it has clips on, newest first
+    * {camera}/{day}[/{page}]
+        That local day's (YYYY-MM-DD) clips, PAGE_SIZE a page (page 1 when left out; a later page is
+        opened from the previous one's last child)
+    * clip/{clip_id}
+        One clip: browsed as a playable node, resolved to ClipView's mp4
+    * report/{report_id}
+        One report's package (resolved to ReportView's mp4; only while it exists)
+
+    Browsing ignores empty parts (a/b/ is a/b); resolving takes only clip/... and
+    report/... exactly.
+    """
 
     name = "Privacy Cam"
 
@@ -43,16 +96,20 @@ class PrivacyCamMediaSource(MediaSource):
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
         shared = await async_get_store(self.hass)
-        kind, _, clip_id = (item.identifier or "").partition("/")
-        if kind == "report":
-            return await self._async_resolve_report(clip_id)
-        if kind != "clip" or not CLIP_ID_RE.fullmatch(clip_id) or shared.store.get(clip_id) is None:
+        kind, _, item_id = (item.identifier or "").partition("/")
+        if kind == IdentifierType.REPORT:
+            return await self._async_resolve_report(item_id)
+        if (
+            kind != IdentifierType.CLIP
+            or not CLIP_ID_RE.fullmatch(item_id)
+            or shared.store.get(item_id) is None
+        ):
             raise Unresolvable(
                 translation_domain=DOMAIN,
                 translation_key="clip_not_found",
-                translation_placeholders={"clip_id": clip_id or (item.identifier or "")},
+                translation_placeholders={"clip_id": item_id or (item.identifier or "")},
             )
-        return PlayMedia(clip_url(clip_id), "video/mp4")
+        return PlayMedia(clip_url(item_id), "video/mp4")
 
     async def _async_resolve_report(self, report_id: str) -> PlayMedia:
         """A prepared report's package (the preview before consent)."""
@@ -74,11 +131,11 @@ class PrivacyCamMediaSource(MediaSource):
         parts = [p for p in (item.identifier or "").split("/") if p]
         if not parts:
             return self._root(shared)
-        if parts == [PENDING]:
+        if parts == [IdentifierType.PENDING]:
             return self._pending(shared)
-        if parts == [SHARED]:
+        if parts == [IdentifierType.SHARED]:
             return self._shared(shared)
-        if parts[0] == "clip" and len(parts) == 2:
+        if parts[0] == IdentifierType.CLIP and len(parts) == 2:
             clip = shared.store.get(parts[1]) if CLIP_ID_RE.fullmatch(parts[1]) else None
             if clip is not None:
                 return self._clip(shared, clip)
@@ -133,10 +190,16 @@ class PrivacyCamMediaSource(MediaSource):
         cameras = sorted({c.camera for c in shared.store.clips()} | set(shared.cameras))
         children = [self._folder(camera, self._title(shared, camera), []) for camera in cameras]
         if self._reports(ReportStatus.SHARED):
-            children.insert(0, self._folder(SHARED, SHARED_TITLE, [], child_class=MediaClass.VIDEO))
+            children.insert(
+                0,
+                self._folder(IdentifierType.SHARED, SHARED_TITLE, [], child_class=MediaClass.VIDEO),
+            )
         if self._pending_reports():
             children.insert(
-                0, self._folder(PENDING, PENDING_TITLE, [], child_class=MediaClass.VIDEO)
+                0,
+                self._folder(
+                    IdentifierType.PENDING, PENDING_TITLE, [], child_class=MediaClass.VIDEO
+                ),
             )
         return self._folder("", "Privacy Cam", children)
 
@@ -159,8 +222,15 @@ class PrivacyCamMediaSource(MediaSource):
             recipient = entry.title if entry else "?"
             when = shared.store.local(report.created).strftime("%Y-%m-%d %H:%M")
             camera = self._title(shared, report.camera)
-            children.append(_video(f"report/{report.id}", f"To {recipient} · {camera} · {when}"))
-        return self._folder(SHARED, SHARED_TITLE, children, child_class=MediaClass.VIDEO)
+            children.append(
+                _video(
+                    _item(IdentifierType.REPORT, report.id),
+                    f"To {recipient} · {camera} · {when}",
+                )
+            )
+        return self._folder(
+            IdentifierType.SHARED, SHARED_TITLE, children, child_class=MediaClass.VIDEO
+        )
 
     def _pending(self, shared: SharedStore) -> BrowseMediaSource:
         children = []
@@ -170,9 +240,14 @@ class PrivacyCamMediaSource(MediaSource):
             until = shared.store.local(report.expires).strftime("%H:%M")
             camera = self._title(shared, report.camera)
             children.append(
-                _video(f"report/{report.id}", f"To {recipient} · {camera} · until {until}")
+                _video(
+                    _item(IdentifierType.REPORT, report.id),
+                    f"To {recipient} · {camera} · until {until}",
+                )
             )
-        return self._folder(PENDING, PENDING_TITLE, children, child_class=MediaClass.VIDEO)
+        return self._folder(
+            IdentifierType.PENDING, PENDING_TITLE, children, child_class=MediaClass.VIDEO
+        )
 
     def _camera(self, shared: SharedStore, camera: str) -> BrowseMediaSource:
         days = shared.store.days(self._clips(shared, camera))
@@ -209,7 +284,7 @@ class PrivacyCamMediaSource(MediaSource):
         moment = shared.store.local(clip.start)
         flags = " · kept" if clip.kept else ""
         return _video(
-            f"clip/{clip.id}",
+            _item(IdentifierType.CLIP, clip.id),
             f"{moment:%H:%M:%S} · {round(clip.duration)} s · {clip.reason}{flags}",
             clip_url(clip.id, "jpg"),
         )

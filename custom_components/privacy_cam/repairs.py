@@ -20,7 +20,8 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .engine.sharing.destinations import Destination, DestinationKind
 from .share_destination import request_user_id
-from .sharing import async_get_sharing, report_url
+from .sharing import async_get_sharing
+from .views import report_url
 
 PREVIEW_LINK_LIFETIME = 900.0  # seconds; never past the report's own expiry
 

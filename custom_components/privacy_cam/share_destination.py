@@ -9,7 +9,7 @@ from typing import Any
 
 import voluptuous as vol
 from homeassistant.components.http.const import KEY_HASS_USER
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigEntry, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -34,6 +34,7 @@ from .const import (
     HUMANS_WATCH_NO,
     HUMANS_WATCH_YES,
 )
+from .data import DestinationData
 from .engine.sharing.destinations import Destination, DestinationKind, folder_problem
 from .engine.sharing.reports import ReportStatus
 
@@ -44,6 +45,7 @@ CONF_BLUR = "blur_outside_motion"
 
 
 def destination_from_data(entry_id: str, data: Mapping[str, Any]) -> Destination:
+    """The one parser of a destination's settings (entry data, or a flow's input)."""
     kind = DestinationKind(data[CONF_DESTINATION_KIND])
     target_key = CONF_PATH if kind is DestinationKind.FOLDER else CONF_URL
     humans = {HUMANS_WATCH_YES: True, HUMANS_WATCH_NO: False}.get(data.get(CONF_HUMANS_WATCH, ""))
@@ -57,6 +59,19 @@ def destination_from_data(entry_id: str, data: Mapping[str, Any]) -> Destination
         retention=str(data.get(CONF_RECIPIENT_RETENTION, "")),
         withdrawal=str(data.get(CONF_WITHDRAWAL, "")),
     )
+
+
+def entry_destination(entry: ConfigEntry[Any]) -> Destination:
+    """What a share-destination entry declares now.
+
+    A loaded entry holds the destination parsed at set-up (its `runtime_data`). Data
+    changed since (an update whose reload has not run yet) is parsed afresh: a changed
+    declaration or target must void consent at once, never after the reload.
+    """
+    held = getattr(entry, "runtime_data", None)
+    if isinstance(held, DestinationData) and held.data is entry.data:
+        return held.destination
+    return destination_from_data(entry.entry_id, entry.data)
 
 
 def published_folders(hass: HomeAssistant) -> list[Path]:

@@ -37,7 +37,6 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
-from homeassistant.util.hass_dict import HassKey
 
 from .const import (
     AUDIT_FOLDER,
@@ -49,6 +48,7 @@ from .const import (
     KIND_DESTINATION,
     REPORT_EXPIRY,
 )
+from .data import DATA_SHARING
 from .engine.motion.zones import parse_polygons
 from .engine.recording.clipstore import Clip
 from .engine.sharing import senders
@@ -67,24 +67,17 @@ from .engine.sharing.destinations import (
 from .engine.sharing.faces import FaceFinder, load_face_finder
 from .engine.sharing.package import Package, PackageError, Redaction, build_package
 from .engine.sharing.reports import Report, ReportStatus, ReportStore, new_report_id
-from .share_destination import destination_from_data, folder_problem_for
+from .issues import async_update_audit_issue
+from .media_source import report_media_id
+from .share_destination import entry_destination, folder_problem_for
 from .storage import DATA_STORE, SharedStore, async_get_store
+from .views import report_url
 
 _LOGGER = logging.getLogger(__name__)
 
-AUDIT_ISSUE = "audit_log_tampered"
 CONSENT_ISSUE = "consent_request"  # translation key; one issue per pending report
 REPORT_FORMAT = "privacy_cam.report.v1"
-REPORT_URL = "/api/privacy_cam/report/{report_id}.mp4"
 ANCHOR_KEY = f"{DOMAIN}.audit_anchor"
-
-
-def report_url(report_id: str) -> str:
-    return REPORT_URL.format(report_id=report_id)
-
-
-def report_media_id(report_id: str) -> str:
-    return f"media-source://{DOMAIN}/report/{report_id}"
 
 
 def consent_issue_id(report_id: str) -> str:
@@ -571,7 +564,7 @@ class Sharing:
             if not report.pending or report.destination_id != entry.entry_id:
                 continue
             if entry.state is ConfigEntryState.LOADED:
-                destination = destination_from_data(entry.entry_id, entry.data)
+                destination = entry_destination(entry)
                 if destination.target == report.target:
                     if report.expires > time.time():
                         self._raise_consent_issue(report, destination)
@@ -606,7 +599,7 @@ class Sharing:
         if status.valid:
             await self._async_save_anchor(entry["seq"], entry["hash"])
         else:
-            self.async_update_audit_issue(status)
+            async_update_audit_issue(self.hass, status, self.audit.path)
 
     async def _async_save_anchor(self, seq: int, digest: str) -> None:
         # Outside the log's folder: deleting both log files is noticed at next start.
@@ -616,7 +609,7 @@ class Sharing:
     async def async_read_audit(self) -> tuple[list[dict[str, Any]], ChainStatus]:
         entries, status = await self.hass.async_add_executor_job(self.audit.read)
         status = await self._async_check_anchor(status)
-        self.async_update_audit_issue(status)
+        async_update_audit_issue(self.hass, status, self.audit.path)
         return entries, status
 
     async def _async_check_anchor(self, status: ChainStatus) -> ChainStatus:
@@ -626,27 +619,6 @@ class Sharing:
         return await self.hass.async_add_executor_job(self.audit.check_anchor, seq, digest, status)
 
     @callback
-    def async_update_audit_issue(self, status: ChainStatus) -> None:
-        if status.valid:
-            ir.async_delete_issue(self.hass, DOMAIN, AUDIT_ISSUE)
-            return
-        _LOGGER.error(
-            "The sharing audit log was changed: %s (line %s)", status.problem, status.line
-        )
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            AUDIT_ISSUE,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key=AUDIT_ISSUE,
-            translation_placeholders={
-                "path": str(self.audit.path),
-                "line": str(status.line),
-                "problem": status.problem or "",
-            },
-        )
-
     def _report(self, report_id: str) -> Report:
         if (report := self.reports.get(report_id)) is None:
             raise _refuse("report_not_found", report_id=report_id)
@@ -664,7 +636,7 @@ def usable_destination(hass: HomeAssistant, entry_id: str) -> Destination:
     ):
         raise _refuse("share_destination_not_found", destination=entry_id)
     # Loaded means it validated at setup (an incomplete one fails to load).
-    return destination_from_data(entry.entry_id, entry.data)
+    return entry_destination(entry)
 
 
 def _first(outcomes: list[dict[str, object]]) -> dict[str, object] | None:
@@ -708,9 +680,6 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
-DATA_SHARING: HassKey[Sharing] = HassKey(f"{DOMAIN}_sharing")
-
-
 async def async_get_sharing(hass: HomeAssistant) -> Sharing:
     """Created on first use only: a fresh install has no audit log and no reports."""
     if (sharing := hass.data.get(DATA_SHARING)) is not None:
@@ -736,7 +705,7 @@ async def async_get_sharing(hass: HomeAssistant) -> Sharing:
         seq, digest = await hass.async_add_executor_job(audit.last)
         if seq:
             await sharing._async_save_anchor(seq, digest)
-    sharing.async_update_audit_issue(status)
+    async_update_audit_issue(hass, status, audit.path)
 
     @callback
     def _async_stop(_event: Event) -> None:
