@@ -2,17 +2,62 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
     BinarySensorEntity,
+    BinarySensorEntityDescription,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import PrivacyCamConfigEntry
-from .entity import PrivacyCamEntity
+from .entity import PrivacyCamEntity, PrivacyCamEntityDescription
+from .runtime import CameraRuntime
 
 PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrivacyCamBinarySensorEntityDescription(
+    BinarySensorEntityDescription, PrivacyCamEntityDescription
+):
+    """A binary sensor over the runtime's live state (unavailable while the camera is down)."""
+
+    value_fn: Callable[[CameraRuntime], bool]
+    attributes_fn: Callable[[CameraRuntime], dict[str, Any]] | None = None
+
+
+def _learning_attributes(runtime: CameraRuntime) -> dict[str, Any]:
+    """Local learning at a glance: what was learned from false-alarm reports."""
+    learning = runtime.learning
+    return {
+        # Reports that taught a nuisance (a walker's clip teaches nothing).
+        "learned_nuisance_regions": sum(1 for lesson in learning.lessons if lesson.cells),
+        "false_alarm_reports": len(learning.lessons),
+        "learned_cells_percent": round(100 * learning.share, 1),
+    }
+
+
+BINARY_SENSORS: tuple[PrivacyCamBinarySensorEntityDescription, ...] = (
+    # On while a motion event is open.
+    PrivacyCamBinarySensorEntityDescription(
+        key="motion",
+        translation_key="motion",
+        device_class=BinarySensorDeviceClass.MOTION,
+        value_fn=lambda runtime: runtime.motion,
+        attributes_fn=_learning_attributes,
+    ),
+    # On when motion starts while armed (and detection is on), until that event ends.
+    PrivacyCamBinarySensorEntityDescription(
+        key="alarm",
+        translation_key="alarm",
+        value_fn=lambda runtime: runtime.alarm,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -20,42 +65,20 @@ async def async_setup_entry(
     entry: PrivacyCamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    async_add_entities([MotionSensor(entry), AlarmSensor(entry)])
+    async_add_entities(PrivacyCamBinarySensor(entry, description) for description in BINARY_SENSORS)
 
 
-class MotionSensor(PrivacyCamEntity, BinarySensorEntity):
-    """On while a motion event is open."""
+class PrivacyCamBinarySensor(PrivacyCamEntity, BinarySensorEntity):
+    """A binary sensor described by a `PrivacyCamBinarySensorEntityDescription`."""
 
-    _attr_device_class = BinarySensorDeviceClass.MOTION
-    _attr_translation_key = "motion"
-
-    def __init__(self, entry: PrivacyCamConfigEntry) -> None:
-        super().__init__(entry, "motion")
+    entity_description: PrivacyCamBinarySensorEntityDescription
 
     @property
     def is_on(self) -> bool:
-        return self.runtime.motion
+        return self.entity_description.value_fn(self.runtime)
 
     @property
-    def extra_state_attributes(self) -> dict[str, int | float]:
-        """Local learning at a glance: what was learned from false-alarm reports."""
-        learning = self.runtime.learning
-        return {
-            # Reports that taught a nuisance (a walker's clip teaches nothing).
-            "learned_nuisance_regions": sum(1 for lesson in learning.lessons if lesson.cells),
-            "false_alarm_reports": len(learning.lessons),
-            "learned_cells_percent": round(100 * learning.share, 1),
-        }
-
-
-class AlarmSensor(PrivacyCamEntity, BinarySensorEntity):
-    """On when motion starts while armed (and detection is on), until that event ends."""
-
-    _attr_translation_key = "alarm"
-
-    def __init__(self, entry: PrivacyCamConfigEntry) -> None:
-        super().__init__(entry, "alarm")
-
-    @property
-    def is_on(self) -> bool:
-        return self.runtime.alarm
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        if (attributes_fn := self.entity_description.attributes_fn) is None:
+            return None
+        return attributes_fn(self.runtime)

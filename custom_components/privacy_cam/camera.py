@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
-from homeassistant.components.camera import Camera, CameraEntityFeature, async_get_still_stream
+from homeassistant.components.camera import (
+    Camera,
+    CameraEntityDescription,
+    CameraEntityFeature,
+    async_get_still_stream,
+)
 from homeassistant.core import HomeAssistant, ServiceResponse
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -11,10 +18,18 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import DOMAIN
 from .data import PrivacyCamConfigEntry
 from .engine.sources.urls import with_credentials
-from .entity import PrivacyCamEntity
+from .entity import PrivacyCamEntity, PrivacyCamEntityDescription
 
 PARALLEL_UPDATES = 0
 MAX_LIVE_FPS = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrivacyCamCameraEntityDescription(CameraEntityDescription, PrivacyCamEntityDescription):
+    """The camera: unavailable while it is down (not in privacy mode)."""
+
+
+CAMERA = PrivacyCamCameraEntityDescription(key="camera", translation_key="camera")
 
 
 async def async_setup_entry(
@@ -22,19 +37,21 @@ async def async_setup_entry(
     entry: PrivacyCamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    async_add_entities([PrivacyCamCamera(entry)])
+    async_add_entities([PrivacyCamCamera(entry, CAMERA)])
 
 
 class PrivacyCamCamera(PrivacyCamEntity, Camera):
     """The camera itself; named after its device."""
 
+    entity_description: PrivacyCamCameraEntityDescription
     _attr_name = None
-    _attr_translation_key = "camera"
 
-    def __init__(self, entry: PrivacyCamConfigEntry) -> None:
-        PrivacyCamEntity.__init__(self, entry, "camera")
+    def __init__(
+        self, entry: PrivacyCamConfigEntry, description: PrivacyCamCameraEntityDescription
+    ) -> None:
+        PrivacyCamEntity.__init__(self, entry, description)
         Camera.__init__(self)
-        config = self.runtime.source.config
+        config = self.runtime.pipeline.source.config
         # Only RTSP (ours, or a wrapped camera's) goes through HA's stream
         # component; MJPEG and stills are served from frames we already have.
         self._stream_url = config.url if config.url.startswith(("rtsp://", "rtsps://")) else None
@@ -53,13 +70,13 @@ class PrivacyCamCamera(PrivacyCamEntity, Camera):
 
     @property
     def frame_interval(self) -> float:
-        fps = self.runtime.source.stats.fps or 1.0
+        fps = self.runtime.pipeline.source.stats.fps or 1.0
         return 1.0 / min(max(fps, 0.1), MAX_LIVE_FPS)
 
     async def stream_source(self) -> str | None:
         if self._stream_url is None or not self.runtime.is_on:
             return None
-        config = self.runtime.source.config
+        config = self.runtime.pipeline.source.config
         return with_credentials(self._stream_url, config.username, config.password)
 
     async def async_camera_image(
@@ -67,7 +84,7 @@ class PrivacyCamCamera(PrivacyCamEntity, Camera):
     ) -> bytes | None:
         if not self.runtime.is_on:
             return None
-        return await self.hass.async_add_executor_job(self.runtime.source.still_jpeg, width)
+        return await self.hass.async_add_executor_job(self.runtime.pipeline.still_jpeg, width)
 
     async def handle_async_mjpeg_stream(self, request: web.Request) -> web.StreamResponse:
         """Serve frames we already pull: no second connection to the camera."""

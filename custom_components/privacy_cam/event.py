@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.components.event import EventDeviceClass, EventEntity
+from homeassistant.components.event import EventDeviceClass, EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import EVENT_ALARM, EVENT_MOTION_ENDED, EVENT_MOTION_STARTED
 from .data import PrivacyCamConfigEntry
-from .entity import PrivacyCamEntity
+from .entity import PrivacyCamEntity, PrivacyCamEntityDescription
 
 PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrivacyCamEventEntityDescription(EventEntityDescription, PrivacyCamEntityDescription):
+    """History: usable while the camera is down."""
+
+    follows_camera: bool = False
+
+
+MOTION_EVENT = PrivacyCamEventEntityDescription(
+    key="motion_event",
+    translation_key="motion",
+    device_class=EventDeviceClass.MOTION,
+    event_types=[EVENT_MOTION_STARTED, EVENT_MOTION_ENDED, EVENT_ALARM],
+)
 
 
 async def async_setup_entry(
@@ -20,17 +36,13 @@ async def async_setup_entry(
     entry: PrivacyCamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    async_add_entities([MotionEventEntity(entry)])
+    async_add_entities([MotionEventEntity(entry, MOTION_EVENT)])
 
 
 class MotionEventEntity(PrivacyCamEntity, EventEntity):
-    follows_camera = False
-    _attr_device_class = EventDeviceClass.MOTION
-    _attr_translation_key = "motion"
+    """Each motion start and end (and alarm) is an event: its write is not a change check."""
 
-    def __init__(self, entry: PrivacyCamConfigEntry) -> None:
-        super().__init__(entry, "motion_event")
-        self._attr_event_types = [EVENT_MOTION_STARTED, EVENT_MOTION_ENDED, EVENT_ALARM]
+    entity_description: PrivacyCamEventEntityDescription
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()

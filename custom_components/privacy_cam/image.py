@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from homeassistant.components.image import ImageEntity
+from homeassistant.components.image import ImageEntity, ImageEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import PrivacyCamConfigEntry
-from .entity import PrivacyCamEntity
+from .entity import PrivacyCamEntity, PrivacyCamEntityDescription
 
 PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrivacyCamImageEntityDescription(ImageEntityDescription, PrivacyCamEntityDescription):
+    """Stored data: usable while the camera is down."""
+
+    follows_camera: bool = False
+
+
+LAST_MOTION_IMAGE = PrivacyCamImageEntityDescription(
+    key="last_motion_image", translation_key="last_motion"
+)
 
 
 async def async_setup_entry(
@@ -23,31 +36,22 @@ async def async_setup_entry(
 
 
 class LastMotionImage(PrivacyCamEntity, ImageEntity):
-    follows_camera = False
-    _attr_translation_key = "last_motion"
+    entity_description: PrivacyCamImageEntityDescription
     _attr_content_type = "image/jpeg"
 
     def __init__(self, hass: HomeAssistant, entry: PrivacyCamConfigEntry) -> None:
-        PrivacyCamEntity.__init__(self, entry, "last_motion_image")
+        PrivacyCamEntity.__init__(self, entry, LAST_MOTION_IMAGE)
         ImageEntity.__init__(self, hass)
         self._clip_id: str | None = None
-        self._sync()
+        self._async_update_from_runtime()
 
     @callback
-    def _sync(self) -> None:
+    def _async_update_from_runtime(self) -> None:
+        """A new clip is a new image: its start is when the image changed."""
         clip = self.runtime.last_clip
         if clip is not None and clip.id != self._clip_id:
             self._clip_id = clip.id
             self._attr_image_last_updated = datetime.fromtimestamp(clip.start, UTC)
-
-    async def async_added_to_hass(self) -> None:
-        await super().async_added_to_hass()
-
-        @callback
-        def update() -> None:
-            self._sync()
-
-        self.async_on_remove(self.runtime.async_add_listener(update))
 
     async def async_image(self) -> bytes | None:
         if self._clip_id is None:

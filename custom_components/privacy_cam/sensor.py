@@ -1,14 +1,17 @@
-"""The time of the last motion, kept across restarts."""
+"""Sensors: the last motion (kept across restarts), the last clip, the storage used."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
+    SensorEntityDescription,
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, UnitOfInformation
@@ -16,10 +19,76 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import PrivacyCamConfigEntry
-from .entity import PrivacyCamEntity
-from .runtime import media_content_id
+from .entity import PrivacyCamEntity, PrivacyCamEntityDescription
+from .media_source import media_content_id
+
+if TYPE_CHECKING:
+    from .runtime import CameraRuntime
 
 PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrivacyCamSensorEntityDescription(SensorEntityDescription, PrivacyCamEntityDescription):
+    """A sensor over the camera's history or stored data (usable while the camera is down)."""
+
+    follows_camera: bool = False
+    value_fn: Callable[[CameraRuntime], datetime | float | None]
+    attributes_fn: Callable[[CameraRuntime], dict[str, Any]] | None = None
+    # A timestamp kept across restarts: the restored one is shown until there is a new one.
+    restore: bool = False
+
+
+def _last_clip_start(runtime: CameraRuntime) -> datetime | None:
+    clip = runtime.last_clip
+    return None if clip is None else datetime.fromtimestamp(clip.start, UTC)
+
+
+def _last_clip_attributes(runtime: CameraRuntime) -> dict[str, Any]:
+    """The latest clip's media ID is an attribute for automations."""
+    clip = runtime.last_clip
+    if clip is None:
+        return {}
+    return {
+        "clip_id": clip.id,
+        "media_content_id": media_content_id(clip.id),
+        "duration": clip.duration,
+        "reason": clip.reason,
+    }
+
+
+def _storage_used(runtime: CameraRuntime) -> float:
+    """Disk space taken by this camera's clips, in MB."""
+    used = runtime.shared.store.used_bytes(owner=runtime.entry.entry_id)
+    return used / 1_000_000
+
+
+SENSORS: tuple[PrivacyCamSensorEntityDescription, ...] = (
+    PrivacyCamSensorEntityDescription(
+        key="last_motion",
+        translation_key="last_motion",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda runtime: runtime.last_motion,
+        restore=True,
+    ),
+    PrivacyCamSensorEntityDescription(
+        key="last_clip",
+        translation_key="last_clip",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_last_clip_start,
+        attributes_fn=_last_clip_attributes,
+    ),
+    PrivacyCamSensorEntityDescription(
+        key="storage_used",
+        translation_key="storage_used",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfInformation.MEGABYTES,
+        suggested_display_precision=1,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_storage_used,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -27,16 +96,35 @@ async def async_setup_entry(
     entry: PrivacyCamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    async_add_entities([LastMotionSensor(entry), LastClipSensor(entry), StorageUsedSensor(entry)])
+    async_add_entities(
+        (PrivacyCamRestoreSensor if description.restore else PrivacyCamSensor)(entry, description)
+        for description in SENSORS
+    )
 
 
-class LastMotionSensor(PrivacyCamEntity, RestoreSensor):
-    follows_camera = False
-    _attr_device_class = SensorDeviceClass.TIMESTAMP
-    _attr_translation_key = "last_motion"
+class PrivacyCamSensor(PrivacyCamEntity, SensorEntity):
+    """A sensor described by a `PrivacyCamSensorEntityDescription`."""
 
-    def __init__(self, entry: PrivacyCamConfigEntry) -> None:
-        super().__init__(entry, "last_motion")
+    entity_description: PrivacyCamSensorEntityDescription
+
+    @property
+    def native_value(self) -> datetime | float | None:
+        return self.entity_description.value_fn(self.runtime)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        if (attributes_fn := self.entity_description.attributes_fn) is None:
+            return None
+        return attributes_fn(self.runtime)
+
+
+class PrivacyCamRestoreSensor(PrivacyCamSensor, RestoreSensor):
+    """A timestamp sensor that shows its value from before a restart until there is a new one."""
+
+    def __init__(
+        self, entry: PrivacyCamConfigEntry, description: PrivacyCamSensorEntityDescription
+    ) -> None:
+        super().__init__(entry, description)
         self._restored: datetime | None = None
 
     async def async_added_to_hass(self) -> None:
@@ -47,53 +135,5 @@ class LastMotionSensor(PrivacyCamEntity, RestoreSensor):
             self._restored = data.native_value
 
     @property
-    def native_value(self) -> datetime | None:
-        return self.runtime.last_motion or self._restored
-
-
-class LastClipSensor(PrivacyCamEntity, SensorEntity):
-    """When the latest clip started; its media ID is an attribute for automations."""
-
-    follows_camera = False
-    _attr_device_class = SensorDeviceClass.TIMESTAMP
-    _attr_translation_key = "last_clip"
-
-    def __init__(self, entry: PrivacyCamConfigEntry) -> None:
-        super().__init__(entry, "last_clip")
-
-    @property
-    def native_value(self) -> datetime | None:
-        clip = self.runtime.last_clip
-        return None if clip is None else datetime.fromtimestamp(clip.start, UTC)
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any]:
-        clip = self.runtime.last_clip
-        if clip is None:
-            return {}
-        return {
-            "clip_id": clip.id,
-            "media_content_id": media_content_id(clip.id),
-            "duration": clip.duration,
-            "reason": clip.reason,
-        }
-
-
-class StorageUsedSensor(PrivacyCamEntity, SensorEntity):
-    """Disk space taken by this camera's clips."""
-
-    follows_camera = False
-    _attr_device_class = SensorDeviceClass.DATA_SIZE
-    _attr_state_class = SensorStateClass.MEASUREMENT
-    _attr_native_unit_of_measurement = UnitOfInformation.MEGABYTES
-    _attr_suggested_display_precision = 1
-    _attr_entity_category = EntityCategory.DIAGNOSTIC
-    _attr_translation_key = "storage_used"
-
-    def __init__(self, entry: PrivacyCamConfigEntry) -> None:
-        super().__init__(entry, "storage_used")
-
-    @property
-    def native_value(self) -> float:
-        used = self.runtime.shared.store.used_bytes(owner=self.runtime.entry.entry_id)
-        return used / 1_000_000
+    def native_value(self) -> datetime | float | None:
+        return super().native_value or self._restored

@@ -9,6 +9,8 @@ notification blueprint's "False alarm" action) are allowed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,11 +26,13 @@ from homeassistant.helpers.service import (
     async_register_admin_service,
     async_register_platform_entity_service,
 )
+from homeassistant.helpers.typing import VolDictType, VolSchemaType
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_KIND, DOMAIN, KIND_DESTINATION
 from .engine.recording.clipstore import CLIP_ID_RE, Clip
-from .runtime import CameraRuntime, media_content_id
+from .media_source import media_content_id
+from .runtime import CameraRuntime
 from .sharing import async_get_sharing, usable_destination
 from .storage import async_get_store
 from .views import clip_url
@@ -53,7 +57,7 @@ ATTR_SHARE_WITH = "share_with"
 ATTR_BLUR_OUTSIDE = "blur_outside_motion"
 ATTR_REPORT_ID = "report_id"
 
-RECORD_SCHEMA: dict[str | vol.Marker, Any] = {
+RECORD_SCHEMA: VolDictType = {
     vol.Optional(ATTR_DURATION, default=30): vol.All(vol.Coerce(int), vol.Range(min=1, max=300))
 }
 LIST_SCHEMA = vol.Schema(
@@ -77,61 +81,6 @@ RESET_SCHEMA = vol.Schema({vol.Required(ATTR_ENTITY_ID): cv.entity_ids})
 KEEP_SCHEMA = vol.Schema(
     {vol.Required(ATTR_CLIP_ID): cv.string, vol.Optional(ATTR_KEEP, default=True): cv.boolean}
 )
-
-
-def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the services once for the integration (not per camera)."""
-    async_register_platform_entity_service(
-        hass,
-        DOMAIN,
-        SERVICE_RECORD_CLIP,
-        entity_domain=CAMERA_DOMAIN,
-        schema=RECORD_SCHEMA,
-        func="async_record_clip",
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_LIST_CLIPS,
-        _async_list_clips,
-        schema=LIST_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
-    )
-    async_register_admin_service(
-        hass, DOMAIN, SERVICE_DELETE_CLIP, _async_delete_clip, schema=CLIP_SCHEMA
-    )
-    async_register_admin_service(
-        hass, DOMAIN, SERVICE_KEEP_CLIP, _async_keep_clip, schema=KEEP_SCHEMA
-    )
-    async_register_admin_service(
-        hass,
-        DOMAIN,
-        SERVICE_REPORT_FALSE_ALARM,
-        _async_report_false_alarm,
-        schema=REPORT_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-    async_register_admin_service(
-        hass,
-        DOMAIN,
-        SERVICE_WITHDRAW,
-        _async_withdraw,
-        schema=WITHDRAW_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-    async_register_admin_service(
-        hass,
-        DOMAIN,
-        SERVICE_AUDIT_LOG,
-        _async_audit_log,
-        schema=vol.Schema({}),
-        supports_response=SupportsResponse.ONLY,
-    )
-    # Not an entity service: HA skips unavailable entities there, and learning must be
-    # resettable while a camera is down or still connecting.
-    async_register_admin_service(
-        hass, DOMAIN, SERVICE_RESET_LEARNING, _async_reset_learning, schema=RESET_SCHEMA
-    )
 
 
 def _runtime_for_camera(hass: HomeAssistant, entity_id: str) -> CameraRuntime:
@@ -277,3 +226,110 @@ def _runtime_for_owner(hass: HomeAssistant, owner: str | None) -> CameraRuntime 
 async def _async_reset_learning(call: ServiceCall) -> None:
     for entity_id in call.data[ATTR_ENTITY_ID]:
         await _runtime_for_camera(call.hass, entity_id).async_reset_learning()
+
+
+type ServiceHandler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceDescription:
+    """One service: its name, what runs it, what it accepts, who may call it, its answer.
+
+    A `handler` that is a string names the method of the cameras the call targets
+    (an entity service, whose schema may be a bare dict); `admin` refuses calls by
+    non-admin users (Home Assistant's `async_register_admin_service`).
+    """
+
+    name: str
+    handler: ServiceHandler | str
+    schema: VolSchemaType | VolDictType
+    admin: bool = False
+    supports_response: SupportsResponse = SupportsResponse.NONE
+
+
+SERVICES: tuple[ServiceDescription, ...] = (
+    ServiceDescription(
+        name=SERVICE_RECORD_CLIP,
+        handler="async_record_clip",
+        schema=RECORD_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    ),
+    ServiceDescription(
+        name=SERVICE_LIST_CLIPS,
+        handler=_async_list_clips,
+        schema=LIST_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    ),
+    ServiceDescription(
+        name=SERVICE_DELETE_CLIP, handler=_async_delete_clip, schema=CLIP_SCHEMA, admin=True
+    ),
+    ServiceDescription(
+        name=SERVICE_KEEP_CLIP, handler=_async_keep_clip, schema=KEEP_SCHEMA, admin=True
+    ),
+    ServiceDescription(
+        name=SERVICE_REPORT_FALSE_ALARM,
+        handler=_async_report_false_alarm,
+        schema=REPORT_SCHEMA,
+        admin=True,
+        supports_response=SupportsResponse.OPTIONAL,
+    ),
+    ServiceDescription(
+        name=SERVICE_WITHDRAW,
+        handler=_async_withdraw,
+        schema=WITHDRAW_SCHEMA,
+        admin=True,
+        supports_response=SupportsResponse.OPTIONAL,
+    ),
+    ServiceDescription(
+        name=SERVICE_AUDIT_LOG,
+        handler=_async_audit_log,
+        schema=vol.Schema({}),
+        admin=True,
+        supports_response=SupportsResponse.ONLY,
+    ),
+    # Not an entity service: HA skips unavailable entities there, and learning must be
+    # resettable while a camera is down or still connecting.
+    ServiceDescription(
+        name=SERVICE_RESET_LEARNING,
+        handler=_async_reset_learning,
+        schema=RESET_SCHEMA,
+        admin=True,
+    ),
+)
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the services once for the integration (not per camera)."""
+    for service in SERVICES:
+        handler, schema = service.handler, service.schema
+        if isinstance(handler, str):
+            # Home Assistant has no admin entity services: none of ours is one.
+            assert not service.admin
+            async_register_platform_entity_service(
+                hass,
+                DOMAIN,
+                service.name,
+                entity_domain=CAMERA_DOMAIN,
+                schema=schema,
+                func=handler,
+                supports_response=service.supports_response,
+            )
+            continue
+        assert not isinstance(schema, dict)  # only an entity service takes a bare dict
+        if service.admin:
+            async_register_admin_service(
+                hass,
+                DOMAIN,
+                service.name,
+                handler,
+                schema=schema,
+                supports_response=service.supports_response,
+            )
+        else:
+            hass.services.async_register(
+                DOMAIN,
+                service.name,
+                handler,
+                schema=schema,
+                supports_response=service.supports_response,
+            )
