@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import voluptuous as vol
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
@@ -44,6 +47,10 @@ from .const import (
     CONF_COOLDOWN,
     CONF_DESTINATION_KIND,
     CONF_DETECT_FPS,
+    CONF_DETECT_FRAMES,
+    CONF_DETECT_PASSWORD,
+    CONF_DETECT_URL,
+    CONF_DETECT_USERNAME,
     CONF_ENTITY_ID,
     CONF_HUMANS_WATCH,
     CONF_KIND,
@@ -66,6 +73,7 @@ from .const import (
     CONF_SNAPSHOT_INTERVAL,
     CONF_WITHDRAWAL,
     CONF_ZONES,
+    DEFAULT_DETECT_FRAMES,
     DEFAULT_MAX_CLIP,
     DEFAULT_POSTROLL,
     DEFAULT_PREROLL,
@@ -74,6 +82,7 @@ from .const import (
     DEFAULT_RTSP_TRANSPORT,
     DEFAULT_SNAPSHOT_INTERVAL,
     DEMO_UNIQUE_ID,
+    DETECT_FRAMES,
     DOMAIN,
     HUMANS_WATCH_NO,
     HUMANS_WATCH_YES,
@@ -95,17 +104,20 @@ from .engine.sources.factory import URL_SCHEMES
 from .engine.sources.urls import (
     camera_name,
     normalise_url,
+    redact_url,
     restore_redacted,
     shown_url,
     split_credentials,
+    substream_candidates,
     validate_url,
 )
 from .share_destination import (
     DestinationOptionsFlow,
     destination_from_data,
+    entry_destination,
     folder_problem_for,
 )
-from .source_config import async_build_source_config
+from .source_config import async_build_source_config, detect_source_config
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -114,7 +126,8 @@ PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWO
 USERNAME_SELECTOR = TextSelector(TextSelectorConfig(autocomplete="username"))
 
 
-def _url_schema(kind: str) -> vol.Schema:
+def _url_schema(kind: str, *, detect: bool = False) -> vol.Schema:
+    """The URL form; `detect` adds an RTSP camera's detection stream (reconfigure)."""
     fields: dict[vol.Marker, Any] = {
         vol.Required(CONF_URL): URL_SELECTOR,
         vol.Optional(CONF_USERNAME): USERNAME_SELECTOR,
@@ -122,7 +135,18 @@ def _url_schema(kind: str) -> vol.Schema:
     }
     if kind != KIND_RTSP:
         fields[vol.Optional(CONF_VERIFY_SSL, default=True)] = BooleanSelector()
+    elif detect:
+        fields[vol.Optional(CONF_DETECT_URL)] = URL_SELECTOR
     return vol.Schema(fields)
+
+
+DETECT_SCHEMA = vol.Schema({vol.Optional(CONF_DETECT_URL): URL_SELECTOR})
+# Trying the substream URLs common brands use: the form waits for this, at most
+# MAX_SUBSTREAMS * SUBSTREAM_TIMEOUT seconds (a wrong path is refused at once).
+MAX_SUBSTREAMS = 3
+SUBSTREAM_TIMEOUT = 4.0
+# A detection stream's test errors, as errors of its own field.
+DETECT_ERRORS = {ErrorKind.INVALID_AUTH.value: "detect_invalid_auth", "unknown": "unknown"}
 
 
 AUTH_SCHEMA = vol.Schema(
@@ -139,7 +163,8 @@ NAME_SCHEMA = vol.Schema({vol.Required(CONF_NAME): TextSelector()})
 def _shown(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """What a re-shown form may echo: never a password, never a URL's userinfo or secret
     query values. A username typed into the URL moves to the username field."""
-    shown = {k: v for k, v in user_input.items() if k != CONF_PASSWORD}
+    secret = (CONF_PASSWORD, CONF_DETECT_USERNAME, CONF_DETECT_PASSWORD)
+    shown = {k: v for k, v in user_input.items() if k not in secret}
     if url := shown.get(CONF_URL):
         try:
             url_user = split_credentials(url)[1]
@@ -148,6 +173,8 @@ def _shown(user_input: Mapping[str, Any]) -> dict[str, Any]:
         if url_user and not shown.get(CONF_USERNAME):
             shown[CONF_USERNAME] = url_user
         shown[CONF_URL] = shown_url(url)
+    if detect_url := shown.get(CONF_DETECT_URL):
+        shown[CONF_DETECT_URL] = shown_url(detect_url)
     return shown
 
 
@@ -170,6 +197,63 @@ def _url_data(kind: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _detect_data(
+    data: Mapping[str, Any], typed: str, stored: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Entry data for an RTSP camera's detection stream (none when `typed` is empty).
+
+    Its login comes out of the URL and is kept only where it differs from the main
+    stream's (`data`); a URL sent back without one keeps the `stored` entry's own login.
+    """
+    if not typed.strip():
+        return {}
+    try:
+        bare, username, password = split_credentials(typed)
+    except ValueError:  # e.g. a port over 65535
+        raise SourceError(ErrorKind.INVALID_URL, "malformed URL") from None
+    detect: dict[str, Any] = {CONF_DETECT_URL: validate_url(bare, URL_SCHEMES[KIND_RTSP])}
+    main = (data.get(CONF_USERNAME) or "", data.get(CONF_PASSWORD) or "")
+    if username is None:
+        if stored is None or CONF_DETECT_USERNAME not in stored:
+            return detect
+        own = (stored[CONF_DETECT_USERNAME], stored.get(CONF_DETECT_PASSWORD) or "")
+    elif password is None and username == main[0]:
+        return detect  # the main stream's user, its password left out: the main login
+    else:
+        own = (username, password or "")
+    if own != main:
+        detect |= {CONF_DETECT_USERNAME: own[0], CONF_DETECT_PASSWORD: own[1]}
+    return detect
+
+
+def _reconfigured(
+    entry: ConfigEntry, kind: str, user_input: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Entry data from the reconfigure form, or errors by field. An empty password field
+    keeps the stored password."""
+    try:
+        data = _url_data(kind, user_input)
+    except SourceError:
+        return {}, {CONF_URL: ErrorKind.INVALID_URL.value}
+    if not user_input.get(CONF_PASSWORD) and not split_credentials(user_input[CONF_URL])[2]:
+        data[CONF_PASSWORD] = entry.data.get(CONF_PASSWORD, "")
+    if kind == KIND_RTSP:
+        try:
+            data |= _detect_data(data, user_input.get(CONF_DETECT_URL, ""), entry.data)
+        except SourceError:
+            return data, {CONF_DETECT_URL: ErrorKind.INVALID_URL.value}
+    return data, {}
+
+
+def _origin(url: str) -> tuple[str, str] | None:
+    """Scheme and host[:port] (without a default port) of a URL; None if malformed."""
+    try:
+        parts = urlsplit(normalise_url(url))
+    except ValueError:
+        return None
+    return parts.scheme, parts.netloc
+
+
 class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a camera; each camera is its own entry."""
 
@@ -181,11 +265,18 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
         self._typed_url: str | None = None
         # A tested camera waiting for its name (data, suggested name).
         self._named: tuple[dict[str, Any], str] | None = None
+        # A tested RTSP camera waiting for its detection stream, and the substream found.
+        self._main: dict[str, Any] | None = None
+        self._substream: str | None = None
+        self._typed_detect: str | None = None
 
-    async def _async_try(self, data: Mapping[str, Any]) -> str | None:
-        """Test before configure: open the camera and read one frame (10 s max)."""
+    async def _async_try(self, data: Mapping[str, Any], *, detect: bool = False) -> str | None:
+        """Test before configure: open the camera (`detect`: its detection stream, as the
+        camera will open it) and read one frame (10 s max)."""
         try:
-            config = await async_build_source_config(self.hass, data, {})
+            config = detect_source_config(data, {}) if detect else None
+            if config is None:
+                config = await async_build_source_config(self.hass, data, {})
             await self.hass.async_add_executor_job(probe, config)
         except SourceError as err:
             return err.kind.value
@@ -282,6 +373,8 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(normalise_url(data[CONF_URL]))
                 self._abort_if_unique_id_configured()
                 if (error := await self._async_try(data)) is None:
+                    if kind == KIND_RTSP:
+                        return await self._async_ask_detection(data)
                     return await self._async_ask_name(data, camera_name(data[CONF_URL]))
                 errors["base"] = error
             schema = self.add_suggested_values_to_schema(schema, _shown(user_input))
@@ -295,6 +388,96 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
         url = restore_redacted(url, self._typed_url, stored_url)
         self._typed_url = url
         return {**user_input, CONF_URL: url}
+
+    def _restored_detect(self, user_input: dict[str, Any], original: str | None) -> dict[str, Any]:
+        """The same for the detection stream's URL (empty when the field was emptied)."""
+        url = restore_redacted(user_input.get(CONF_DETECT_URL) or "", self._typed_detect, original)
+        self._typed_detect = url
+        return {**user_input, CONF_DETECT_URL: url}
+
+    # Detection stream (an RTSP camera's substream) -------------------------------------
+
+    async def _async_ask_detection(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """A tested RTSP camera: offer its substream for detection, found by trying the
+        addresses the common brands use for its URL's pattern."""
+        self._main = data
+        self._substream = await self._async_find_substream(data)
+        return await self._async_step_detection(None)
+
+    async def _async_find_substream(self, data: Mapping[str, Any]) -> str | None:
+        """The first substream candidate that answers with video, opened with the main
+        stream's login. Only the camera's own host and port are ever tried."""
+        main_url = data[CONF_URL]
+        home, main_id = _origin(main_url), normalise_url(main_url)
+        tried = 0
+        for candidate in substream_candidates(main_url):
+            # Never another host, nor the main stream itself.
+            if _origin(candidate) != home or normalise_url(candidate) == main_id:
+                continue
+            if tried == MAX_SUBSTREAMS:
+                break
+            tried += 1
+            url = split_credentials(candidate)[0]
+            config = detect_source_config({**data, CONF_DETECT_URL: url}, {})
+            assert config is not None  # an RTSP camera with a detection URL
+            config = replace(config, connect_timeout=SUBSTREAM_TIMEOUT)
+            try:
+                await self.hass.async_add_executor_job(probe, config, SUBSTREAM_TIMEOUT)
+            except SourceError as err:
+                _LOGGER.debug("No substream at %s: %s", redact_url(url), err.kind.value)
+            except Exception:
+                _LOGGER.exception("Unexpected error while trying %s", redact_url(url))
+            else:
+                return url
+        return None
+
+    async def async_step_detection_stream(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """No substream found: the user may enter one, or detect on the main stream."""
+        return await self._async_step_detection(user_input)
+
+    async def async_step_detection_stream_found(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A substream answered: preselected."""
+        return await self._async_step_detection(user_input)
+
+    async def _async_step_detection(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+        assert self._main is not None  # only reached from _async_ask_detection
+        data = self._main
+        errors: dict[str, str] = {}
+        shown = self._substream
+        if user_input is not None:
+            user_input = self._restored_detect(user_input, self._substream)
+            shown = user_input[CONF_DETECT_URL]
+            try:
+                detect = _detect_data(data, shown)
+            except SourceError:
+                errors[CONF_DETECT_URL] = ErrorKind.INVALID_URL.value
+            else:
+                if not detect or (error := await self._async_try_detect(data | detect)) is None:
+                    return await self._async_ask_name(data | detect, camera_name(data[CONF_URL]))
+                errors[CONF_DETECT_URL] = error
+        schema = DETECT_SCHEMA
+        if shown:
+            schema = self.add_suggested_values_to_schema(
+                schema, {CONF_DETECT_URL: shown_url(shown)}
+            )
+        return self.async_show_form(
+            step_id="detection_stream_found" if self._substream else "detection_stream",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders={"substream": shown_url(self._substream or "")},
+        )
+
+    async def _async_try_detect(self, data: Mapping[str, Any]) -> str | None:
+        """Test a camera's detection stream; an error of its own field."""
+        if normalise_url(data[CONF_DETECT_URL]) == normalise_url(data[CONF_URL]):
+            return "detect_is_main"
+        if (error := await self._async_try(data, detect=True)) is None:
+            return None
+        return DETECT_ERRORS.get(error, "detect_stream_failed")
 
     # Naming ----------------------------------------------------------------------
 
@@ -402,30 +585,28 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             user_input = self._restored(user_input, entry.data.get(CONF_URL))
-            try:
-                data = _url_data(kind, user_input)
-            except SourceError:
-                errors[CONF_URL] = ErrorKind.INVALID_URL.value
-            else:
-                if (
-                    not user_input.get(CONF_PASSWORD)
-                    and not split_credentials(user_input[CONF_URL])[2]
-                ):
-                    # An empty password field keeps the stored one.
-                    data[CONF_PASSWORD] = entry.data.get(CONF_PASSWORD, "")
+            if kind == KIND_RTSP:
+                user_input = self._restored_detect(user_input, entry.data.get(CONF_DETECT_URL))
+            data, errors = _reconfigured(entry, kind, user_input)
+            if not errors:
                 unique_id = normalise_url(data[CONF_URL])
                 if unique_id != entry.unique_id:
                     await self.async_set_unique_id(unique_id)
                     self._abort_if_unique_id_configured()
-                if (error := await self._async_try(data)) is None:
+                if (error := await self._async_try(data)) is not None:
+                    errors["base"] = error
+                elif CONF_DETECT_URL in data and (error := await self._async_try_detect(data)):
+                    errors[CONF_DETECT_URL] = error
+                else:  # an emptied detection stream field drops the detection stream
                     return self.async_update_reload_and_abort(entry, unique_id=unique_id, data=data)
-                errors["base"] = error
         suggested = _shown(entry.data)
         if user_input is not None:
             suggested |= _shown(user_input)
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(_url_schema(kind), suggested),
+            data_schema=self.add_suggested_values_to_schema(
+                _url_schema(kind, detect=True), suggested
+            ),
             errors=errors,
         )
 
@@ -435,7 +616,7 @@ class PrivacyCamConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change what a destination declares; open reports must then be consented anew
         (their consent text changes with it)."""
         entry = self._get_reconfigure_entry()
-        kind = DestinationKind(entry.data[CONF_DESTINATION_KIND])
+        kind = entry_destination(entry).kind
         errors: dict[str, str] = {}
         suggested = _shown(entry.data)
         if user_input is not None:
@@ -563,6 +744,15 @@ def _options_schema(kind: str) -> vol.Schema:
                 translation_key=CONF_RTSP_TRANSPORT,
             )
         )
+        # Only FFmpeg-decoded streams have keyframes to pick (the detection stream's, or
+        # the main one's).
+        fields[vol.Required(CONF_DETECT_FRAMES, default=DEFAULT_DETECT_FRAMES)] = SelectSelector(
+            SelectSelectorConfig(
+                options=list(DETECT_FRAMES),
+                mode=SelectSelectorMode.LIST,
+                translation_key=CONF_DETECT_FRAMES,
+            )
+        )
     if kind in (KIND_SNAPSHOT, KIND_CAMERA_ENTITY):
         fields[vol.Required(CONF_SNAPSHOT_INTERVAL, default=DEFAULT_SNAPSHOT_INTERVAL)] = _number(
             0.2, 60, 0.1, "s"
@@ -570,12 +760,27 @@ def _options_schema(kind: str) -> vol.Schema:
     return vol.Schema(fields)
 
 
+def _keyframe_interval(entry: ConfigEntry) -> str:
+    """The measured keyframe interval of the stream detection decodes (the detection
+    stream's when the camera has one), "—" until measured."""
+    if entry.state is not ConfigEntryState.LOADED:
+        return "—"
+    stats = entry.runtime_data.runtime.pipeline.stats()
+    detect = stats.get("detection_stream")
+    interval = (detect if isinstance(detect, dict) else stats).get("keyframe_interval")
+    return f"{interval:.1f} s" if isinstance(interval, int | float) else "—"
+
+
 class PrivacyCamOptionsFlow(OptionsFlowWithReload):
     """Per-camera options: detection settings, zones and masks; saving reloads the camera."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
-        placeholders = {"format": POLYGON_HELP, "details": ""}
+        placeholders = {
+            "format": POLYGON_HELP,
+            "details": "",
+            "keyframe_interval": _keyframe_interval(self.config_entry),
+        }
         if user_input is not None:
             cleaned = dict(user_input)
             for key in (CONF_ZONES, CONF_MASKS):
