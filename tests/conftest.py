@@ -5,19 +5,23 @@
 from custom_components.privacy_cam.const import DOMAIN  # isort: skip
 
 import asyncio
+import contextlib
+import enum
 import functools
 import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 import pytest_socket
 from homeassistant import block_async_io
 from homeassistant.components.camera import Camera
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
@@ -29,7 +33,15 @@ from pytest_homeassistant_custom_component.common import (
     mock_integration,
     mock_platform,
 )
+from pytest_homeassistant_custom_component.syrupy import (
+    HomeAssistantSnapshotExtension,
+    HomeAssistantSnapshotSerializer,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
+
+from custom_components.privacy_cam.engine.sources import demo
 
 from .peers.http_camera import HttpCamera
 from .peers.rtsp import RtspServer
@@ -37,6 +49,8 @@ from .peers.rtsp import rtsp_server as rtsp_server_peer
 from .peers.videos import make_h264
 
 RTSP_USER, RTSP_PASSWORD = "admin", "rtsp-Secret9"
+# A fixed config entry id, as core's tests use: unique ids and snapshots stay the same.
+ENTRY_ID = "01JPRIVACYCAMGARDEN0000000"
 
 __all__ = ["DOMAIN"]
 
@@ -71,8 +85,13 @@ def _detect_on_the_loop(call: Any, main_thread: int) -> Callable[..., Any]:
 
 
 # Blocking on the loop by the test machinery, not by Home Assistant or our integration:
-# unittest.mock resolving a patch target, pytest rewriting a module imported inside a test.
-_MACHINERY = ("pkgutil.py", "_pytest/assertion/rewrite.py")
+# unittest.mock resolving a patch target, pytest rewriting a module imported inside a test,
+# syrupy reading a test's snapshot file at its first `== snapshot`.
+_MACHINERY = (
+    "pkgutil.py",
+    "_pytest/assertion/rewrite.py",
+    "syrupy/extensions/amber/serializer.py",
+)
 
 
 def _test_machinery(frame: Any) -> bool:
@@ -239,8 +258,91 @@ async def setup_demo(hass: HomeAssistant, options: dict[str, Any] | None = None)
     return entry
 
 
+class _SnapshotSerializer(HomeAssistantSnapshotSerializer):
+    """Dict keys as plain strings: Home Assistant 2026.10 keys state attributes and
+    entity capabilities with enums (`EntityStateAttribute.FRIENDLY_NAME`) where 2026.2
+    has strings; both mean the same, and one snapshot holds for both."""
+
+    @classmethod
+    def serialize_dict(cls, data: dict[Any, Any], **kwargs: Any) -> str:
+        if any(isinstance(key, enum.Enum) for key in data):
+            data = type(data)(
+                {key.value if isinstance(key, enum.Enum) else key: v for key, v in data.items()}
+            )
+        return super().serialize_dict(data, **kwargs)
+
+
+class _SnapshotExtension(HomeAssistantSnapshotExtension):
+    serializer_class = _SnapshotSerializer
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Home Assistant's snapshot (its extension named here: which plugin's `snapshot`
+    this one wraps differs between harness versions), the same in 2026.2 and 2026.10,
+    without what no snapshot may hold or can hold still: the rotating access tokens of
+    camera and image entities (`access_token`, and the `entity_picture` URL that carries
+    one), and the registry's `aliases` (a set in 2026.2, a list in 2026.10)."""
+    return snapshot.with_defaults(
+        extension_class=_SnapshotExtension,
+        exclude=props("access_token", "entity_picture", "aliases"),
+    )
+
+
+@pytest.fixture
+def still_garden() -> Iterator[None]:
+    """The demo camera with nobody walking by: no motion, so every state holds still."""
+    with patch.object(demo, "WALK_START", demo.CYCLE_SECONDS):
+        yield
+
+
+@pytest.fixture
+def mock_config_entry(hass: HomeAssistant) -> MockConfigEntry:
+    """The demo camera "Garden", with a fixed entry id; added, not set up."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Garden",
+        unique_id="demo",
+        entry_id=ENTRY_ID,
+        data={"kind": "demo"},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+def platforms() -> list[Platform] | None:
+    """The platforms `init_integration` sets up (None: all of them). A platform's own
+    test file overrides this with its one platform, as core's per-platform tests do."""
+    return None
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    platforms: list[Platform] | None,
+    still_garden: None,
+) -> AsyncIterator[MockConfigEntry]:
+    """The still garden set up with `platforms`, streaming: entities of a camera that
+    does not stream are unavailable, and an unavailable state has no attributes."""
+    limit = (
+        patch("custom_components.privacy_cam.PLATFORMS", platforms)
+        if platforms
+        else contextlib.nullcontext()
+    )
+    with limit:
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+        await wait_for(lambda: mock_config_entry.runtime_data.runtime.available, 10)
+        await hass.async_block_till_done()
+        yield mock_config_entry
+        await hass.config_entries.async_unload(mock_config_entry.entry_id)
+
+
 async def wait_for(predicate: Any, seconds: float) -> None:
-    """Poll (worker threads report through the loop) until `predicate()` holds."""
+    """Poll (worker threads report through the loop) until `predicate()` holds: the
+    one way a Home Assistant test waits for something a camera thread does."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():

@@ -12,6 +12,8 @@ from custom_components.privacy_cam.const import DOMAIN
 
 from .conftest import setup_demo, wait_for
 
+# What the Home Assistant app fires when a notification's action is tapped.
+TAP = "mobile_app_notification_action"
 BLUEPRINT = (
     Path(__file__).parent.parent / "blueprints/automation/privacy_cam/alarm_notification.yaml"
 )
@@ -33,6 +35,7 @@ async def test_false_alarm_action_reports_the_alarm_clip_locally(hass: HomeAssis
     device, so that one step is replaced by an event the test can see.)"""
     saved: list[Event] = []
     notified: list[Event] = []
+    taps_heard = hass.bus.async_listeners().get(TAP, 0)
     hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
     hass.bus.async_listen("test_notified", notified.append)
     entry = await setup_demo(hass, {"cooldown": 1, "preroll": 1, "postroll": 1})
@@ -62,12 +65,15 @@ async def test_false_alarm_action_reports_the_alarm_clip_locally(hass: HomeAssis
     hass.bus.async_fire(
         f"{DOMAIN}_alarm", {"entity_id": "camera.garden", "event_id": event_id, "camera": "Garden"}
     )
-    await wait_for(lambda: notified, 25)  # (the run goes on, waiting for the tap)
+    # The notification goes out first, and only then does the run start waiting for the
+    # tap: a tap before that is lost. Wait for the run's own listener, not the notification.
+    await wait_for(lambda: hass.bus.async_listeners().get(TAP, 0) > taps_heard, 25)
+    assert notified
     action = notified[0].data["actions"][0]["action"]
     assert action == f"PRIVACY_CAM_FALSE_ALARM_{event_id}"
     store = entry.runtime_data.runtime.shared.store
     assert not store.get(clip_id).false_alarm  # type: ignore[union-attr]
-    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+    hass.bus.async_fire(TAP, {"action": action})
     await wait_for(lambda: store.get(clip_id).false_alarm, 25)  # type: ignore[union-attr]
     assert entry.runtime_data.runtime.learning.taught(clip_id)  # learned locally
     await hass.config_entries.async_unload(entry.entry_id)

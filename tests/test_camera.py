@@ -1,4 +1,4 @@
-"""Setup, camera entity, availability, repairs, reauth and diagnostics."""
+"""Setup, camera entity, availability, repairs and reauth."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from homeassistant.const import (
     CONF_USERNAME,
     EVENT_HOMEASSISTANT_STOP,
     STATE_UNAVAILABLE,
+    Platform,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -33,18 +34,28 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
-from pytest_homeassistant_custom_component.components.diagnostics import (
-    get_diagnostics_for_config_entry,
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    snapshot_platform,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.privacy_cam.const import CONF_ENTITY_ID, CONF_KIND, DOMAIN
 from custom_components.privacy_cam.engine.sources.jpeg import jpeg_size
 from custom_components.privacy_cam.storage import DATA_STORE, media_root
 
-from .conftest import RTSP_PASSWORD, RTSP_USER, ForeignCamera, RtspServer, wait_for
+from .conftest import (
+    RTSP_PASSWORD,
+    RTSP_USER,
+    ForeignCamera,
+    RtspServer,
+    wait_for,
+)
 from .peers.http_camera import USER, HttpCamera, self_signed_context
+
+CAMERA = "camera.garden"
 
 
 async def _setup(hass: HomeAssistant, data: dict, unique_id: str = "cam") -> MockConfigEntry:
@@ -55,23 +66,28 @@ async def _setup(hass: HomeAssistant, data: dict, unique_id: str = "cam") -> Moc
     return entry
 
 
-async def _wait_available(hass: HomeAssistant, entity_id: str, available: bool = True) -> None:
-    for _ in range(100):
-        state = hass.states.get(entity_id)
-        if state is not None and (state.state != STATE_UNAVAILABLE) == available:
-            return
-        await hass.async_add_executor_job(lambda: __import__("time").sleep(0.05))
-        await hass.async_block_till_done()
-    raise AssertionError(f"{entity_id} never became available={available}")
+def _available(hass: HomeAssistant, entity_id: str = CAMERA) -> bool:
+    state = hass.states.get(entity_id)
+    return state is not None and state.state != STATE_UNAVAILABLE
 
 
-async def _wait_error(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    for _ in range(100):
-        if entry.runtime_data.runtime.last_error is not None:
-            return
-        await hass.async_add_executor_job(lambda: __import__("time").sleep(0.05))
-        await hass.async_block_till_done()
-    raise AssertionError("the source never failed")
+def _failed(entry: MockConfigEntry) -> bool:
+    return entry.runtime_data.runtime.issues.last_error is not None
+
+
+@pytest.fixture
+def platforms() -> list[Platform]:
+    return [Platform.CAMERA]
+
+
+async def test_entities(
+    hass: HomeAssistant,
+    snapshot: SnapshotAssertion,
+    entity_registry: er.EntityRegistry,
+    init_integration: MockConfigEntry,
+) -> None:
+    """The camera entity: registry entry and state, streaming."""
+    await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
 
 
 async def test_demo_camera_device_stills_and_stream(
@@ -79,7 +95,7 @@ async def test_demo_camera_device_stills_and_stream(
 ) -> None:
     entry = await _setup(hass, {CONF_KIND: "demo"}, "demo")
     assert entry.state is ConfigEntryState.LOADED
-    await _wait_available(hass, "camera.garden")
+    await wait_for(lambda: _available(hass), 10)
     state = hass.states.get("camera.garden")
     assert state is not None and state.state == "streaming"
     entity = er.async_get(hass).async_get("camera.garden")
@@ -103,19 +119,19 @@ async def test_demo_camera_device_stills_and_stream(
 
     # Turning the camera off stops pulling frames; on restarts.
     await hass.services.async_call("camera", "turn_off", {ATTR_ENTITY_ID: "camera.garden"}, True)
-    assert not entry.runtime_data.runtime.source.running
+    assert not entry.runtime_data.runtime.pipeline.source.running
     state = hass.states.get("camera.garden")
     assert state is not None and state.state == "idle"
     with pytest.raises(HomeAssistantError, match="Camera is off"):
         await async_get_image(hass, "camera.garden")
     await hass.services.async_call("camera", "turn_on", {ATTR_ENTITY_ID: "camera.garden"}, True)
-    assert entry.runtime_data.runtime.source.running
-    await _wait_available(hass, "camera.garden")
+    assert entry.runtime_data.runtime.pipeline.source.running
+    await wait_for(lambda: _available(hass), 10)
 
     runtime = entry.runtime_data.runtime
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
-    assert not runtime.source.running
+    assert not runtime.pipeline.source.running
 
 
 async def test_rtsp_camera_streams_through_ha(
@@ -130,7 +146,7 @@ async def test_rtsp_camera_streams_through_ha(
             CONF_PASSWORD: RTSP_PASSWORD,
         },
     )
-    await _wait_available(hass, "camera.garden")
+    await wait_for(lambda: _available(hass), 10)
     state = hass.states.get("camera.garden")
     assert state is not None
     assert state.attributes["supported_features"] & CameraEntityFeature.STREAM
@@ -159,10 +175,10 @@ async def test_mjpeg_outage_logs_once_raises_repair_and_recovers(
     camera.start()
     try:
         entry = await _setup(hass, {CONF_KIND: "mjpeg", CONF_URL: camera.url("/mjpeg")})
-        await _wait_available(hass, "camera.garden")
+        await wait_for(lambda: _available(hass), 10)
         camera.stop()
-        await _wait_error(hass, entry)
-        await _wait_available(hass, "camera.garden", available=False)
+        await wait_for(lambda: _failed(entry), 10)
+        await wait_for(lambda: not _available(hass), 10)
         issue_id = f"camera_unreachable_{entry.entry_id}"
         assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
         async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=5, seconds=1))
@@ -173,7 +189,7 @@ async def test_mjpeg_outage_logs_once_raises_repair_and_recovers(
         assert issue.translation_placeholders["name"] == "Garden"
 
         camera.start()
-        await _wait_available(hass, "camera.garden")
+        await wait_for(lambda: _available(hass), 10)
         assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
         unavailable_logs = [r for r in caplog.records if "is unavailable" in r.getMessage()]
         assert len(unavailable_logs) == 1 and unavailable_logs[0].levelno == logging.WARNING
@@ -188,11 +204,11 @@ async def test_short_outage_gets_no_repair(hass: HomeAssistant) -> None:
     camera.start()
     try:
         entry = await _setup(hass, {CONF_KIND: "mjpeg", CONF_URL: camera.url("/mjpeg")})
-        await _wait_available(hass, "camera.garden")
+        await wait_for(lambda: _available(hass), 10)
         camera.stop()
-        await _wait_error(hass, entry)
+        await wait_for(lambda: _failed(entry), 10)
         camera.start()
-        await _wait_available(hass, "camera.garden")
+        await wait_for(lambda: _available(hass), 10)
         async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=6))
         await hass.async_block_till_done()
         assert not ir.async_get(hass).issues
@@ -213,7 +229,7 @@ async def test_wrong_password_starts_reauth_without_leaking(
             CONF_PASSWORD: "Wrong-Password-123",
         },
     )
-    await _wait_error(hass, entry)
+    await wait_for(lambda: _failed(entry), 10)
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
@@ -221,31 +237,11 @@ async def test_wrong_password_starts_reauth_without_leaking(
     await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_diagnostics_redact_every_credential(
-    hass: HomeAssistant, hass_client: ClientSessionGenerator, http_camera: HttpCamera
-) -> None:
-    url = http_camera.url("/mjpeg_basic") + "?channel=2&token=Query-Secret-77"
-    entry = await _setup(
-        hass,
-        {CONF_KIND: "mjpeg", CONF_URL: url, CONF_USERNAME: USER, CONF_PASSWORD: "Bad-Pass-42"},
-    )
-    await _wait_error(hass, entry)
-    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
-    text = json.dumps(diagnostics)
-    for secret in ("Bad-Pass-42", "Query-Secret-77", USER):
-        assert secret not in text
-    assert "channel=2" in diagnostics["entry"]["data"]["url"]
-    assert diagnostics["source"]["state"] == "failed"
-    assert diagnostics["source"]["last_error_kind"] == "invalid_auth"
-    assert diagnostics["source"]["available"] is False
-    await hass.config_entries.async_unload(entry.entry_id)
-
-
 async def test_wrapped_camera_entity(
     hass: HomeAssistant, foreign_camera: ForeignCamera, http_camera: HttpCamera
 ) -> None:
     entry = await _setup(hass, {CONF_KIND: "camera_entity", CONF_ENTITY_ID: "camera.porch"})
-    await _wait_available(hass, "camera.garden")
+    await wait_for(lambda: _available(hass), 10)
     image = await async_get_image(hass, "camera.garden")
     assert image.content in http_camera.frames
     state = hass.states.get("camera.garden")
@@ -253,8 +249,8 @@ async def test_wrapped_camera_entity(
     assert not state.attributes["supported_features"] & CameraEntityFeature.STREAM
     # The wrapped camera stops giving pictures: ours goes unavailable.
     foreign_camera.image = None
-    await _wait_error(hass, entry)
-    assert entry.runtime_data.runtime.last_error is not None
+    await wait_for(lambda: _failed(entry), 10)
+    assert entry.runtime_data.runtime.issues.last_error is not None
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -270,10 +266,10 @@ async def test_setup_fails_on_invalid_url(hass: HomeAssistant) -> None:
 
 async def test_home_assistant_stop_stops_threads(hass: HomeAssistant) -> None:
     entry = await _setup(hass, {CONF_KIND: "demo"}, "demo")
-    assert entry.runtime_data.runtime.source.running
+    assert entry.runtime_data.runtime.pipeline.source.running
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await hass.async_block_till_done()
-    assert not entry.runtime_data.runtime.source.running
+    assert not entry.runtime_data.runtime.pipeline.source.running
 
 
 # Setup is safe and retried; nothing blocks the event loop --------------------------------
@@ -397,21 +393,11 @@ async def test_https_camera_setup_makes_no_blocking_call(
             hass,
             {CONF_KIND: "mjpeg", CONF_URL: camera.url("/mjpeg"), "verify_ssl": True},
         )
-        await _wait_error(hass, entry)  # self-signed: refused by the verifying CA store
+        # Self-signed: refused by the verifying CA store.
+        await wait_for(lambda: _failed(entry), 10)
         await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await hass.async_add_executor_job(camera.stop)
-
-
-async def test_oversized_pictures_counted_in_diagnostics(
-    hass: HomeAssistant, hass_client: ClientSessionGenerator, http_camera: HttpCamera
-) -> None:
-    entry = await _setup(hass, {CONF_KIND: "snapshot", CONF_URL: http_camera.url("/snapshot_huge")})
-    await _wait_error(hass, entry)
-    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
-    assert diagnostics["source"]["oversized"] >= 1
-    assert diagnostics["source"]["last_error_kind"] == "no_video"
-    await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_no_credential_in_any_log_line_at_debug_level(
@@ -433,7 +419,7 @@ async def test_no_credential_in_any_log_line_at_debug_level(
             CONF_PASSWORD: RTSP_PASSWORD,
         },
     )
-    await _wait_available(hass, "camera.garden")
+    await wait_for(lambda: _available(hass), 10)
     bad_url = http_camera.url("/mjpeg_basic") + "?token=Query-Secret-77"
     bad = MockConfigEntry(
         domain=DOMAIN,
@@ -448,7 +434,7 @@ async def test_no_credential_in_any_log_line_at_debug_level(
     )
     bad.add_to_hass(hass)
     await hass.config_entries.async_setup(bad.entry_id)
-    await _wait_error(hass, bad)
+    await wait_for(lambda: _failed(bad), 10)
     gone = MockConfigEntry(
         domain=DOMAIN,
         title="Shed",
@@ -457,7 +443,7 @@ async def test_no_credential_in_any_log_line_at_debug_level(
     )
     gone.add_to_hass(hass)
     await hass.config_entries.async_setup(gone.entry_id)
-    await wait_for(lambda: gone.runtime_data.runtime.last_error is not None, 15)
+    await wait_for(lambda: _failed(gone), 15)
     await hass.async_block_till_done()
     # (aiohttp.access is the test camera's own server log: on a real camera, not in HA.)
     logged = "\n".join(

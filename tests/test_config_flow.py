@@ -52,6 +52,14 @@ async def _start(hass: HomeAssistant, kind: str) -> dict[str, Any]:
     return result
 
 
+async def _detect_on_main_stream(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
+    """A tested RTSP camera: the detection stream step. The test server has no
+    substream: leave the field empty, motion is detected on the main stream."""
+    assert result["type"] is FlowResultType.FORM, result.get("errors")
+    assert result["step_id"] == "detection_stream"
+    return await hass.config_entries.flow.async_configure(result["flow_id"], {})
+
+
 async def _named(
     hass: HomeAssistant, result: dict[str, Any], name: str | None = None
 ) -> dict[str, Any]:
@@ -88,6 +96,7 @@ async def test_rtsp_with_credentials_in_url(
     result = await _start(hass, "rtsp")
     url = rtsp_auth_server.url().replace("rtsp://", f"rtsp://{RTSP_USER}:{RTSP_PASSWORD}@")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_URL: url})
+    result = await _detect_on_main_stream(hass, result)
     result = await _named(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     # Host, port (not the default) and path: channels of one NVR stay apart.
@@ -147,6 +156,7 @@ async def test_rtsp_errors_then_recover(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_URL: rtsp_server.url()}
     )
+    result = await _detect_on_main_stream(hass, result)
     result = await _named(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await _unload_all(hass)
@@ -456,18 +466,18 @@ async def test_options(
     assert entry.options["sensitivity"] == 70 and entry.options["min_frames"] == 3
     # Saved options reach the running camera (the entry reloaded).
     runtime = entry.runtime_data.runtime
-    settings = runtime.watcher.settings
+    settings = runtime.pipeline.watcher.settings
     assert (settings.sensitivity, settings.min_frames, settings.cooldown) == (70, 3, 20.0)
     assert len(settings.zones) == 2
-    assert runtime.source.config.analysis_fps == 4
-    assert runtime.record_options.mode == "alarms" and runtime.recorder.preroll == 3
-    assert runtime.recorder.postroll == 2 and runtime.recorder.max_length == 60
+    assert runtime.pipeline.source.config.analysis_fps == 4
+    assert runtime.pipeline.policy.mode == "alarms" and runtime.pipeline.recorder.preroll == 3
+    assert runtime.pipeline.recorder.postroll == 2 and runtime.pipeline.recorder.max_length == 60
     assert runtime.shared.retention.max_age_days[runtime.camera] == 7
     assert entry.options["sensitive"] is True and entry.options["sharing_unlocked"] is False
     if kind == "rtsp":
-        assert runtime.source.config.rtsp_transport == "udp"
+        assert runtime.pipeline.source.config.rtsp_transport == "udp"
     elif kind == "snapshot":
-        assert runtime.source.config.snapshot_interval == 2.5
+        assert runtime.pipeline.source.config.snapshot_interval == 2.5
     await _unload_all(hass)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,14 +35,9 @@ LAST_MOTION = "sensor.garden_last_motion"
 EVENT = "event.garden_motion"
 
 
-async def _wait_state(hass: HomeAssistant, entity_id: str, state: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        current = hass.states.get(entity_id)
-        if current is not None and current.state == state:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{entity_id} stayed {hass.states.get(entity_id)}")
+def _is(hass: HomeAssistant, entity_id: str, state: str) -> bool:
+    current = hass.states.get(entity_id)
+    return current is not None and current.state == state
 
 
 async def _switch(hass: HomeAssistant, entity_id: str, on: bool) -> None:
@@ -86,7 +80,7 @@ async def test_walker_triggers_motion_and_alarm(hass: HomeAssistant) -> None:
 
     hass.bus.async_listen("state_changed", on_change)
     await _switch(hass, ARMED, True)
-    await _wait_state(hass, MOTION, STATE_ON, seconds=10)
+    await wait_for(lambda: _is(hass, MOTION, STATE_ON), 10)
     await hass.async_block_till_done()
     assert hass.states.get(ALARM).state == STATE_ON  # type: ignore[union-attr]
     assert latencies and latencies[0] < 0.1
@@ -117,7 +111,7 @@ async def test_walker_triggers_motion_and_alarm(hass: HomeAssistant) -> None:
 async def test_disarming_silences_alarm(hass: HomeAssistant) -> None:
     entry = await setup_demo(hass)
     await _switch(hass, ARMED, True)
-    await _wait_state(hass, ALARM, STATE_ON, seconds=10)
+    await wait_for(lambda: _is(hass, ALARM, STATE_ON), 10)
     await _switch(hass, ARMED, False)
     assert hass.states.get(ALARM).state == STATE_OFF  # type: ignore[union-attr]
     assert hass.states.get(MOTION).state == STATE_ON  # type: ignore[union-attr]
@@ -126,7 +120,7 @@ async def test_disarming_silences_alarm(hass: HomeAssistant) -> None:
 
 async def test_no_alarm_when_not_armed(hass: HomeAssistant) -> None:
     entry = await setup_demo(hass)
-    await _wait_state(hass, MOTION, STATE_ON, seconds=10)
+    await wait_for(lambda: _is(hass, MOTION, STATE_ON), 10)
     assert hass.states.get(ALARM).state == STATE_OFF  # type: ignore[union-attr]
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -134,8 +128,8 @@ async def test_no_alarm_when_not_armed(hass: HomeAssistant) -> None:
 async def test_motion_ends_after_cooldown(hass: HomeAssistant) -> None:
     """Cooldown 1 s: the walker leaves at 10 s, motion is off shortly after."""
     entry = await setup_demo(hass, {"cooldown": 1, "sensitivity": 50})
-    await _wait_state(hass, MOTION, STATE_ON, seconds=10)
-    await _wait_state(hass, MOTION, STATE_OFF, seconds=12)
+    await wait_for(lambda: _is(hass, MOTION, STATE_ON), 10)
+    await wait_for(lambda: _is(hass, MOTION, STATE_OFF), 12)
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -144,8 +138,8 @@ async def test_privacy_mode_stops_everything_and_survives_reload(hass: HomeAssis
     runtime = entry.runtime_data.runtime
     await _switch(hass, ARMED, True)
     await _switch(hass, PRIVACY, True)
-    assert not runtime.source.running
-    assert runtime.source.still_jpeg() is None  # buffers dropped
+    assert not runtime.pipeline.source.running
+    assert runtime.pipeline.source.still_jpeg() is None  # buffers dropped
     camera = hass.states.get("camera.garden")
     assert camera is not None and camera.attributes["privacy_mode"] is True
     assert camera.state == "idle"
@@ -156,7 +150,7 @@ async def test_privacy_mode_stops_everything_and_survives_reload(hass: HomeAssis
     await hass.async_block_till_done()
     runtime = entry.runtime_data.runtime
     assert runtime.flags.privacy_mode and runtime.flags.armed
-    assert not runtime.source.running
+    assert not runtime.pipeline.source.running
     assert hass.states.get(PRIVACY).state == STATE_ON  # type: ignore[union-attr]
     assert hass.states.get(ARMED).state == STATE_ON  # type: ignore[union-attr]
 
@@ -164,7 +158,7 @@ async def test_privacy_mode_stops_everything_and_survives_reload(hass: HomeAssis
     await hass.services.async_call(
         "camera", "turn_on", {ATTR_ENTITY_ID: "camera.garden"}, blocking=True
     )
-    assert runtime.source.running
+    assert runtime.pipeline.source.running
     assert hass.states.get(PRIVACY).state == STATE_OFF  # type: ignore[union-attr]
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.config_entries.async_remove(entry.entry_id)
@@ -177,7 +171,7 @@ async def test_sensitivity_applies_live_without_reload(hass: HomeAssistant) -> N
         "number", "set_value", {ATTR_ENTITY_ID: SENSITIVITY, "value": 80}, blocking=True
     )
     assert entry.runtime_data.runtime is runtime  # no reload
-    assert runtime.watcher.settings.sensitivity == 80
+    assert runtime.pipeline.watcher.settings.sensitivity == 80
     assert entry.options["sensitivity"] == 80
     assert hass.states.get(SENSITIVITY).state == "80.0"  # type: ignore[union-attr]
     await hass.config_entries.async_unload(entry.entry_id)
@@ -214,7 +208,7 @@ async def test_setup_in_privacy_mode_pulls_no_frame(hass: HomeAssistant, privacy
     await hass.config_entries.async_unload(entry.entry_id)
     assert await hass.config_entries.async_setup(entry.entry_id)
     runtime = entry.runtime_data.runtime
-    assert runtime.source.stats.frames == 0 and not runtime.source.running
+    assert runtime.pipeline.source.stats.frames == 0 and not runtime.pipeline.source.running
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -262,7 +256,7 @@ async def test_report_false_alarm_learns_the_nuisance_once(
     assert store.get(clip.id).false_alarm  # type: ignore[union-attr]
     assert [lesson.clip_id for lesson in runtime.learning.lessons] == [clip.id]
     assert runtime.learning.lessons[0].cells > 0 and 0 < runtime.learning.share <= 0.25
-    assert runtime.watcher.detector.learned is not None  # applied to the running detector
+    assert runtime.pipeline.watcher.detector.learned is not None  # applied to the running detector
     motion = hass.states.get(MOTION)
     assert motion is not None
     assert motion.attributes["false_alarm_reports"] == 1
@@ -282,7 +276,8 @@ async def test_report_false_alarm_learns_the_nuisance_once(
     await hass.async_block_till_done()
     runtime = entry.runtime_data.runtime
     await wait_for(lambda: runtime.available, 10)
-    assert runtime.learning.taught(clip.id) and runtime.watcher.detector.learned is not None
+    assert runtime.learning.taught(clip.id)
+    assert runtime.pipeline.watcher.detector.learned is not None
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     learning = diagnostics["learning"]
     assert learning["lessons"][0]["clip_id"] == clip.id and learning["share"] > 0
@@ -291,7 +286,7 @@ async def test_report_false_alarm_learns_the_nuisance_once(
     await hass.services.async_call(
         DOMAIN, "reset_learning", {ATTR_ENTITY_ID: "camera.garden"}, blocking=True
     )
-    assert runtime.learning.lessons == [] and runtime.watcher.detector.learned is None
+    assert runtime.learning.lessons == [] and runtime.pipeline.watcher.detector.learned is None
     motion = hass.states.get(MOTION)
     assert motion is not None and motion.attributes["learned_cells_percent"] == 0
     await hass.config_entries.async_unload(entry.entry_id)

@@ -47,6 +47,28 @@ async def _manual_clip(hass: HomeAssistant, saved: list[Event], duration: int = 
     return str(clip_id)
 
 
+async def _keyframe_buffered(runtime: Any) -> None:
+    """Until the pre-roll buffer holds a keyframe (it starts at one): a clip asked for
+    now starts from the keyframe before the call."""
+    await wait_for(lambda: len(runtime.pipeline.recorder.buffer) > 0, 10)
+
+
+async def _more_frames(runtime: Any, count: int) -> None:
+    """Until the camera has sent `count` more frames (the demo's 10 fps: count / 10 s of
+    video), however slowly a busy machine runs them through."""
+    seen = 0
+
+    def on_packet(_packet: Any) -> None:
+        nonlocal seen
+        seen += 1
+
+    remove = runtime.pipeline.source.add_packet_callback(on_packet)  # after the recorder's
+    try:
+        await wait_for(lambda: seen >= count, 20)
+    finally:
+        remove()
+
+
 async def test_manual_clip_everywhere(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
@@ -58,7 +80,7 @@ async def test_manual_clip_everywhere(
     await wait_for(lambda: entry.runtime_data.runtime.available, 5)
     image_entity = hass.data["image"].get_entity("image.garden_last_motion")
     assert await image_entity.async_image() is None  # no clip yet
-    await asyncio.sleep(1.2)  # a keyframe in the pre-roll buffer
+    await _keyframe_buffered(entry.runtime_data.runtime)
     clip_id = await _manual_clip(hass, saved)
     await hass.async_block_till_done()
     event = saved[-1].data
@@ -223,6 +245,7 @@ async def test_no_clip_when_not_wanted(
         )
     await wait_for(lambda: hass.states.get("binary_sensor.garden_motion").state == "on", 10)  # type: ignore[union-attr]
     await wait_for(lambda: hass.states.get("binary_sensor.garden_motion").state == "off", 12)  # type: ignore[union-attr]
+    # Nothing is to happen: give a clip the time it would take (post-roll 1 s) to show.
     await asyncio.sleep(1.5)
     assert saved == []
     await hass.config_entries.async_unload(entry.entry_id)
@@ -297,7 +320,7 @@ async def test_full_disk_stops_recording_and_resumes(hass: HomeAssistant, tiny_d
     runtime = entry.runtime_data.runtime
     runtime.shared.retention.min_free_bytes = 100_000  # resume once 50 kB are free
     await wait_for(lambda: runtime.available, 5)
-    await asyncio.sleep(1.2)
+    await _keyframe_buffered(runtime)
     await hass.services.async_call(
         DOMAIN,
         "record_clip",
@@ -341,7 +364,7 @@ async def test_report_false_alarm_learns_locally(
     assert motion.attributes["learned_nuisance_regions"] == 0  # a walker is no nuisance
     runtime = entry.runtime_data.runtime
     assert runtime.learning.taught(clip.id)
-    assert runtime.watcher.detector.learned is None
+    assert runtime.pipeline.watcher.detector.learned is None
 
     # Sharing is not possible without a destination: refused, nothing changes.
     with pytest.raises(ServiceValidationError) as err:
@@ -365,7 +388,7 @@ async def test_report_false_alarm_learns_locally(
     await hass.services.async_call(
         DOMAIN, "reset_learning", {ATTR_ENTITY_ID: CAMERA}, blocking=True
     )
-    assert runtime.learning.lessons == [] and runtime.watcher.detector.learned is None
+    assert runtime.learning.lessons == [] and runtime.pipeline.watcher.detector.learned is None
     motion = hass.states.get("binary_sensor.garden_motion")
     assert motion is not None and motion.attributes["learned_nuisance_regions"] == 0
 
@@ -382,12 +405,12 @@ async def test_graceful_stop_keeps_the_open_clip(hass: HomeAssistant) -> None:
     (pre-roll + event so far) is on disk and in the index."""
     entry = await setup_demo(hass, {"cooldown": 30, "preroll": 2, "postroll": 5})
     runtime = entry.runtime_data.runtime
-    await wait_for(lambda: runtime.recorder.recording, 20)
-    await asyncio.sleep(1.5)
+    await wait_for(lambda: runtime.pipeline.recorder.recording, 20)
+    await _more_frames(runtime, 15)  # 1.5 s of the event after its pre-roll
     # What HA's stop does in its "stop integrations" stage, then waits for.
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await hass.async_block_till_done()
-    assert not runtime.recorder.recording
+    assert not runtime.pipeline.recorder.recording
     store = runtime.shared.store
     reloaded = ClipStore(store.root)
     await hass.async_add_executor_job(reloaded.load)
@@ -406,8 +429,8 @@ async def test_reload_finishes_the_open_clip(hass: HomeAssistant) -> None:
     hass.bus.async_listen(f"{DOMAIN}_clip_saved", saved.append)
     entry = await setup_demo(hass, {"cooldown": 30, "preroll": 1, "postroll": 5})
     runtime = entry.runtime_data.runtime
-    await wait_for(lambda: runtime.recorder.recording, 20)
-    await asyncio.sleep(1.0)
+    await wait_for(lambda: runtime.pipeline.recorder.recording, 20)
+    await _more_frames(runtime, 10)  # 1 s of the event after its 1 s pre-roll
     hass.config_entries.async_update_entry(entry, options={**entry.options, "preroll": 2})
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
