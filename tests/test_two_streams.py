@@ -24,6 +24,7 @@ from custom_components.privacy_cam.const import (
     CONF_KIND,
     DOMAIN,
 )
+from custom_components.privacy_cam.source_config import detect_source_config
 
 from .conftest import RTSP_PASSWORD, RTSP_USER, wait_for
 from .peers.rtsp import RtspServer
@@ -96,3 +97,32 @@ async def test_motion_from_the_substream_clips_from_the_main_stream(
             return stream.width, stream.height
 
     assert await hass.async_add_executor_job(size) == MAIN_SIZE
+
+
+@pytest.mark.parametrize(
+    ("detect_url", "inherits"),
+    [
+        ("rtsp://192.168.1.20/Streaming/Channels/102", True),  # the camera itself
+        ("rtsp://192.168.1.20:554/Streaming/Channels/102", True),  # its default port
+        ("rtsp://192.168.1.21/Streaming/Channels/102", False),  # a typo, or a stale address
+        ("rtsp://192.168.1.20:8554/sub", False),  # another service on the host
+        ("rtsps://192.168.1.20/Streaming/Channels/102", False),
+    ],
+)
+def test_the_main_login_goes_only_to_the_main_streams_host(detect_url: str, inherits: bool) -> None:
+    data = {
+        CONF_KIND: "rtsp",
+        CONF_URL: "rtsp://192.168.1.20/Streaming/Channels/101",
+        CONF_USERNAME: RTSP_USER,
+        CONF_PASSWORD: RTSP_PASSWORD,
+        CONF_DETECT_URL: detect_url,
+    }
+    config = detect_source_config(data, {})
+    assert config is not None
+    expected = (RTSP_USER, RTSP_PASSWORD) if inherits else (None, None)
+    assert (config.username, config.password) == expected
+    # A login of its own is used wherever the detection stream is.
+    own = detect_source_config(
+        {**data, CONF_DETECT_USERNAME: SUB_USER, CONF_DETECT_PASSWORD: SUB_PASSWORD}, {}
+    )
+    assert own is not None and (own.username, own.password) == (SUB_USER, SUB_PASSWORD)

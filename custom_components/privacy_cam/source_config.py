@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from homeassistant.components.camera import async_get_image, async_get_stream_source
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
@@ -40,6 +41,7 @@ from .const import (
 from .engine import ErrorKind, SourceConfig, SourceError
 from .engine.motion.detector import MotionSettings
 from .engine.pipeline import RecordMode, RecordPolicy
+from .engine.sources.urls import normalise_url
 
 FETCH_TIMEOUT = 10.0
 
@@ -99,19 +101,37 @@ async def async_build_source_config(
 def detect_source_config(
     data: Mapping[str, Any], options: Mapping[str, Any]
 ) -> SourceConfig | None:
-    """The detection stream (an RTSP camera's substream), if the camera has one."""
+    """The detection stream (an RTSP camera's substream), if the camera has one.
+
+    Without a login of its own it uses the main stream's, but only on the main
+    stream's own host and port: a mistyped or stale address never gets the password.
+    """
     if data[CONF_KIND] != KIND_RTSP or not (url := data.get(CONF_DETECT_URL)):
         return None
     own = data.get(CONF_DETECT_USERNAME) is not None or data.get(CONF_DETECT_PASSWORD) is not None
+    if own:
+        username, password = data.get(CONF_DETECT_USERNAME), data.get(CONF_DETECT_PASSWORD)
+    elif _same_origin(url, data.get(CONF_URL, "")):
+        username, password = data.get(CONF_USERNAME), data.get(CONF_PASSWORD)
+    else:
+        username = password = None
     return SourceConfig(
         kind=KIND_RTSP,
         url=url,
-        username=(data.get(CONF_DETECT_USERNAME) if own else data.get(CONF_USERNAME)) or None,
-        password=(data.get(CONF_DETECT_PASSWORD) if own else data.get(CONF_PASSWORD)) or None,
+        username=username or None,
+        password=password or None,
         rtsp_transport=options.get(CONF_RTSP_TRANSPORT, DEFAULT_RTSP_TRANSPORT),
         analysis_fps=float(options.get(CONF_DETECT_FPS, MotionSettings().detect_fps)),
         keyframes_only=options.get(CONF_DETECT_FRAMES) == DETECT_KEYFRAMES,
     )
+
+
+def _same_origin(url: str, other: str) -> bool:
+    try:
+        a, b = urlsplit(normalise_url(url)), urlsplit(normalise_url(other))
+        return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+    except ValueError:
+        return False
 
 
 def motion_settings(options: Mapping[str, Any]) -> MotionSettings:

@@ -131,15 +131,40 @@ def test_record_on_motion_policy(
         source, _store(tmp_path), "garden", MotionSettings(), outputs, policy=RecordPolicy(mode)
     )
     pipeline.recording, pipeline.armed = recording, armed
-    event = _event()
-    pipeline._on_motion(Change.STARTED, event, None)
-    active = list(pipeline.recorder._active)
-    assert [a.reason for a in active] == ([reason] if reason else [])
-    if reason:
-        # From the pre-roll before the event's first motion.
-        assert active[0].since == pytest.approx(wall_time(event.start) - pipeline.recorder.preroll)
-    pipeline._on_motion(Change.ENDED, event, None)
-    assert [type(item) for item in outputs.items] == [MotionChanged, MotionChanged]
+    source.start()  # the camera streams (its stages are not started: called by hand)
+    try:
+        source.wait_ready(10)
+        event = _event()
+        pipeline._on_motion(Change.STARTED, event, None)
+        active = list(pipeline.recorder._active)
+        assert [a.reason for a in active] == ([reason] if reason else [])
+        if reason:
+            # From the pre-roll before the event's first motion.
+            since = wall_time(event.start) - pipeline.recorder.preroll
+            assert active[0].since == pytest.approx(since)
+        pipeline._on_motion(Change.ENDED, event, None)
+    finally:
+        source.stop()
+        pipeline.close()
+    assert [type(item) for item in outputs.of(MotionChanged)] == [MotionChanged, MotionChanged]
+
+
+def test_no_clip_of_old_footage_while_the_main_stream_is_down(tmp_path: Path) -> None:
+    """An outage drops the pre-roll, and motion seen meanwhile (on a substream) opens no
+    clip: a clip never passes footage from before the outage off as the event."""
+    source = create_source(SourceConfig(kind="demo"))
+    pipeline = CameraPipeline(source, _store(tmp_path), "garden", MotionSettings(), Outputs())
+    pipeline.recorder.start()
+    source.start()
+    try:
+        source.wait_ready(10)
+        wait_until(lambda: len(pipeline.recorder.buffer) > 0, 10)
+    finally:
+        source.stop()  # the main stream goes down (stopped or failed alike)
+    assert len(pipeline.recorder.buffer) == 0
+    pipeline._on_motion(Change.STARTED, _event(), None)
+    assert not pipeline.recorder.recording
+    pipeline.recorder.stop()
     pipeline.close()
 
 

@@ -268,8 +268,15 @@ class CameraPipeline:
         """The latest picture: from the detection stream while it streams (already
         decoded), else from the main stream (which may decode a keyframe for it)."""
         detect = self.detect_source
-        # (A letterboxed detection picture is not the camera's picture.)
-        usable = detect is not None and not self._fallback and self._content in (None, FULL_FRAME)
+        # Only a small picture from the detection stream: a full-size one (a snapshot kept
+        # as evidence) is the main stream's. A letterboxed one is not the camera's picture.
+        usable = (
+            detect is not None
+            and width is not None
+            and width <= (detect.stats.width or 0)
+            and not self._fallback
+            and self._content in (None, FULL_FRAME)
+        )
         if usable and detect is not None and (still := detect.still_jpeg(width)):
             return still
         return self.source.still_jpeg(width)
@@ -277,6 +284,11 @@ class CameraPipeline:
     # Source threads -------------------------------------------------------------------
 
     def on_state(self, state: SourceState, error: SourceError | None) -> None:
+        if state is not SourceState.STREAMING:
+            # What the pre-roll holds is from before the outage: a clip begun while the
+            # main stream is down must not pass it off as the event (the substream may
+            # still see motion meanwhile).
+            self.recorder.drop_preroll()
         self._emit(StateChanged(state, error))
 
     def _on_main_frame(self, frame: AnalysisFrame) -> None:
@@ -309,18 +321,18 @@ class CameraPipeline:
         if state is SourceState.FAILED and not self._fallback:
             self._fallback = True
             self.fallbacks += 1
-            if self.fallbacks == 1:
-                _LOGGER.warning(
-                    "Detection stream of %s failed (%s); detecting on the main stream meanwhile",
-                    self.recorder.camera,
-                    error.message if error else "stopped",
-                )
+            _LOGGER.warning(  # once per outage: the source retries without logging
+                "Detection stream of %s failed (%s); detecting on the main stream meanwhile",
+                self.recorder.camera,
+                error.message if error else "stopped",
+            )
             self.watcher.relearn()
             self.source.set_decode(True)
         elif state is SourceState.STREAMING:
             self._content, self._content_frames = None, 0  # it may be back in another shape
             if self._fallback:
                 self._fallback = False
+                _LOGGER.info("Detection stream of %s is back", self.recorder.camera)
                 self.source.set_decode(False)
                 self.watcher.relearn()
 
@@ -361,6 +373,8 @@ class CameraPipeline:
             return False
         if mode is RecordMode.ALARMS and not self.armed:
             return False
+        if self.source.state is not SourceState.STREAMING:
+            return False  # nothing to record: the main stream is down (see on_state)
         return self._disk_ok()
 
     def _disk_ok(self) -> bool:

@@ -136,6 +136,11 @@ class ClipRecorder:
             self._writer = None
         self.buffer.clear()
 
+    def drop_preroll(self) -> None:
+        """Forget the pre-roll (the stream went down: it is no longer "just before")."""
+        with self._lock:
+            self.buffer.clear()
+
     # Control ------------------------------------------------------------------------
 
     def begin(
