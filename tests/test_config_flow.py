@@ -448,6 +448,8 @@ async def test_options(
         "retention_days": 7,
         "sensitive": True,
         "sharing_unlocked": False,
+        "alarm_for": "person_vehicle",
+        "label_confidence": 60,
     }
     # A polygon a person mistyped gets a clear error; nothing is saved.
     result = await hass.config_entries.options.async_configure(
@@ -474,6 +476,9 @@ async def test_options(
     assert runtime.pipeline.recorder.postroll == 2 and runtime.pipeline.recorder.max_length == 60
     assert runtime.shared.retention.max_age_days[runtime.camera] == 7
     assert entry.options["sensitive"] is True and entry.options["sharing_unlocked"] is False
+    assert runtime.labels.alarm_for == {"person", "vehicle"}
+    assert runtime.labels.threshold == 0.6
+    assert runtime.pipeline.classifier is not None
     if kind == "rtsp":
         assert runtime.pipeline.source.config.rtsp_transport == "udp"
     elif kind == "snapshot":

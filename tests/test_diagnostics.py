@@ -45,6 +45,20 @@ VOLATILE = props(
     "early_retries",
     "connected_since",
     "keyframe_interval",  # measured once two keyframes came: soon or not yet
+    # What the classifier did: a camera that saw motion before the snapshot has crops.
+    "submitted",
+    "skipped",
+    "refused",
+    "classified",
+    "failed",
+    "ms_per_crop",
+    "cpu_ms_per_crop",
+    "crops_submitted",
+    "crops_skipped",
+    "crops_failed",
+    "events_labelled",
+    "no_picture",
+    "picture_errors",
 )
 # In a URL's query, and in its path, as some cameras and webhooks take a token.
 QUERY_TOKEN, PATH_TOKEN = "Query-Secret-77", "Xk3pQ9sLmN2vB7tR"

@@ -395,7 +395,7 @@ async def test_share_end_to_end_with_every_consent_rule(
     assert consent == {
         "report_id": report_id,
         "user_id": hass_admin_user.id,
-        "consent_text_version": 2,
+        "consent_text_version": 3,
         "consent_text_sha256": prepared["consent_text_sha256"],
         "payload_sha256": prepared["payload_sha256"],
         "destination": destination.entry_id,

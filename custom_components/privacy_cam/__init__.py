@@ -11,6 +11,7 @@ from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
+from .classifier import async_acquire_classifier, async_release_classifier, label_options
 from .const import CONF_KIND, CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, DOMAIN, KIND_DESTINATION
 from .data import DestinationConfigEntry, DestinationData, PrivacyCamConfigEntry, PrivacyCamData
 from .engine import ErrorKind, SourceError, create_source
@@ -93,6 +94,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -
             translation_placeholders={"error": err.message},
         ) from err
     try:
+        classifier = await async_acquire_classifier(hass)
         shared = await async_get_store(hass)
         days = entry.options.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
         runtime = CameraRuntime(
@@ -104,13 +106,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) -
             recording_options(entry.options),
             camera=await async_camera_folder(hass, entry, shared),
             detect_source=detect_source,
+            classifier=classifier,
+            labels=label_options(entry.options),
         )
         shared.retention.max_age_days[runtime.camera] = float(days)
         # Privacy mode is known before the first frame could be pulled.
         await runtime.async_load_flags()
         entry.runtime_data = PrivacyCamData(runtime=runtime)
         await runtime.async_start()
-    except Exception as err:
+    except BaseException as err:
+        await async_release_classifier(hass)
+        if not isinstance(err, Exception):  # cancelled: the worker is released, go on
+            raise
         # A full or unreadable media folder, a thread that would not start...: never a
         # dead entry. Home Assistant retries a not-ready entry with a backoff of its own.
         if not isinstance(err, OSError):  # a bug: keep its traceback in the log
@@ -143,6 +150,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: PrivacyCamConfigEntry) 
     unload_ok = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unload_ok:
         await entry.runtime_data.runtime.async_unload()
+        await async_release_classifier(hass)
     return unload_ok
 
 

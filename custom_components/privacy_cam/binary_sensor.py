@@ -15,6 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import PrivacyCamConfigEntry
+from .engine.classify import Label
 from .entity import PrivacyCamEntity, PrivacyCamEntityDescription
 from .runtime import CameraRuntime
 
@@ -29,6 +30,8 @@ class PrivacyCamBinarySensorEntityDescription(
 
     value_fn: Callable[[CameraRuntime], bool]
     attributes_fn: Callable[[CameraRuntime], dict[str, Any]] | None = None
+    # Also unavailable when this is False (e.g. labels without a detector).
+    available_fn: Callable[[CameraRuntime], bool] | None = None
 
 
 def _learning_attributes(runtime: CameraRuntime) -> dict[str, Any]:
@@ -40,6 +43,10 @@ def _learning_attributes(runtime: CameraRuntime) -> dict[str, Any]:
         "false_alarm_reports": len(learning.lessons),
         "learned_cells_percent": round(100 * learning.share, 1),
     }
+
+
+def _labelled(label: Label) -> Callable[[CameraRuntime], bool]:
+    return lambda runtime: runtime.motion and runtime.label is label
 
 
 BINARY_SENSORS: tuple[PrivacyCamBinarySensorEntityDescription, ...] = (
@@ -57,6 +64,18 @@ BINARY_SENSORS: tuple[PrivacyCamBinarySensorEntityDescription, ...] = (
         translation_key="alarm",
         value_fn=lambda runtime: runtime.alarm,
     ),
+    *(
+        # On while an event labelled so (its best label so far) is open; unavailable
+        # when the detector is (no ncnn, or a model that failed its checksum).
+        PrivacyCamBinarySensorEntityDescription(
+            key=label.value,
+            translation_key=label.value,
+            device_class=BinarySensorDeviceClass.OCCUPANCY,
+            value_fn=_labelled(label),
+            available_fn=lambda runtime: runtime.labels_available,
+        )
+        for label in (Label.PERSON, Label.VEHICLE, Label.ANIMAL)
+    ),
 )
 
 
@@ -72,6 +91,11 @@ class PrivacyCamBinarySensor(PrivacyCamEntity, BinarySensorEntity):
     """A binary sensor described by a `PrivacyCamBinarySensorEntityDescription`."""
 
     entity_description: PrivacyCamBinarySensorEntityDescription
+
+    @property
+    def available(self) -> bool:
+        available_fn = self.entity_description.available_fn
+        return super().available and (available_fn is None or available_fn(self.runtime))
 
     @property
     def is_on(self) -> bool:

@@ -44,6 +44,8 @@ from homeassistant.helpers.selector import (
 )
 
 from .const import (
+    ALARM_FOR,
+    CONF_ALARM_FOR,
     CONF_COOLDOWN,
     CONF_DESTINATION_KIND,
     CONF_DETECT_FPS,
@@ -54,6 +56,7 @@ from .const import (
     CONF_ENTITY_ID,
     CONF_HUMANS_WATCH,
     CONF_KIND,
+    CONF_LABEL_CONFIDENCE,
     CONF_MASKS,
     CONF_MAX_CLIP,
     CONF_MIN_FRAMES,
@@ -73,7 +76,9 @@ from .const import (
     CONF_SNAPSHOT_INTERVAL,
     CONF_WITHDRAWAL,
     CONF_ZONES,
+    DEFAULT_ALARM_FOR,
     DEFAULT_DETECT_FRAMES,
+    DEFAULT_LABEL_CONFIDENCE,
     DEFAULT_MAX_CLIP,
     DEFAULT_POSTROLL,
     DEFAULT_PREROLL,
@@ -735,6 +740,19 @@ def _options_schema(kind: str) -> vol.Schema:
         # Private/indoor camera: never share; unlocking is a second, explicit switch.
         vol.Required(CONF_SENSITIVE, default=False): BooleanSelector(),
         vol.Required(CONF_SHARING_UNLOCKED, default=False): BooleanSelector(),
+        # What moved (the detector on this box): "any motion" until the user opts in.
+        vol.Required(CONF_ALARM_FOR, default=DEFAULT_ALARM_FOR): SelectSelector(
+            SelectSelectorConfig(
+                options=list(ALARM_FOR),
+                mode=SelectSelectorMode.DROPDOWN,
+                translation_key=CONF_ALARM_FOR,
+            )
+        ),
+        vol.Required(CONF_LABEL_CONFIDENCE, default=DEFAULT_LABEL_CONFIDENCE): NumberSelector(
+            NumberSelectorConfig(
+                min=40, max=95, step=5, mode=NumberSelectorMode.SLIDER, unit_of_measurement="%"
+            )
+        ),
     }
     if kind == KIND_RTSP:
         fields[vol.Required(CONF_RTSP_TRANSPORT, default=DEFAULT_RTSP_TRANSPORT)] = SelectSelector(

@@ -59,6 +59,28 @@ MOTION_OPTIONS: Final = (
 EVENT_MOTION_STARTED: Final = "motion_started"
 EVENT_MOTION_ENDED: Final = "motion_ended"
 EVENT_ALARM: Final = "alarm"
+EVENT_MOTION_LABELLED: Final = "motion_labelled"  # the open event's label changed
+
+# What moved (the on-box detector, options): which labels raise the alarm, and the
+# confidence (percent) a label needs to count.
+CONF_ALARM_FOR: Final = "alarm_for"
+ALARM_FOR_ANY: Final = "any"
+ALARM_FOR_PERSON: Final = "person"
+ALARM_FOR_PERSON_VEHICLE: Final = "person_vehicle"
+ALARM_FOR_PERSON_ANIMAL: Final = "person_animal"
+ALARM_FOR_LABELLED: Final = "person_vehicle_animal"
+ALARM_FOR: Final = (
+    ALARM_FOR_ANY,
+    ALARM_FOR_PERSON,
+    ALARM_FOR_PERSON_VEHICLE,
+    ALARM_FOR_PERSON_ANIMAL,
+    ALARM_FOR_LABELLED,
+)
+DEFAULT_ALARM_FOR: Final = ALARM_FOR_ANY  # until the user opts in
+CONF_LABEL_CONFIDENCE: Final = "label_confidence"
+# How a clip's label reads in titles (the others read as they are).
+LABEL_TITLES: Final = {"none": "nothing recognised"}
+DEFAULT_LABEL_CONFIDENCE: Final = 50.0
 
 # Recording options.
 CONF_RECORD_MODE: Final = "record_mode"

@@ -66,6 +66,17 @@ async def async_get_config_entry_diagnostics(
             + base64.b64encode(runtime.learning.png()).decode(),
         },
         **sharing,
+        # Why events get no person/vehicle/animal label, when they get none.
+        "detector": {
+            "labels_available": runtime.labels_available,
+            "alarm_for": sorted(runtime.labels.alarm_for or ()) or "any motion",
+            "threshold": runtime.labels.threshold,
+            **(
+                classifier.diagnostics()
+                if (classifier := runtime.pipeline.classifier) is not None
+                else {"state": "off", "unavailable_reason": "no classifier was started"}
+            ),
+        },
         "source": {
             "state": source.state.value,
             "available": runtime.available,

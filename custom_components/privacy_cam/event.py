@@ -1,4 +1,5 @@
-"""Event entity: motion_started, motion_ended and alarm, for automations and the logbook."""
+"""Event entity: motion_started, motion_labelled, motion_ended and alarm, for automations
+and the logbook; each carries the event's label and confidence so far."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from homeassistant.components.event import EventDeviceClass, EventEntity, EventE
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import EVENT_ALARM, EVENT_MOTION_ENDED, EVENT_MOTION_STARTED
+from .const import EVENT_ALARM, EVENT_MOTION_ENDED, EVENT_MOTION_LABELLED, EVENT_MOTION_STARTED
 from .data import PrivacyCamConfigEntry
 from .entity import PrivacyCamEntity, PrivacyCamEntityDescription
 
 PARALLEL_UPDATES = 0
+
+# What the entity keeps of a bus event (the rest names the camera, which it is).
+EVENT_ATTRIBUTES = ("event_id", "score", "box", "label", "confidence")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,7 +31,7 @@ MOTION_EVENT = PrivacyCamEventEntityDescription(
     key="motion_event",
     translation_key="motion",
     device_class=EventDeviceClass.MOTION,
-    event_types=[EVENT_MOTION_STARTED, EVENT_MOTION_ENDED, EVENT_ALARM],
+    event_types=[EVENT_MOTION_STARTED, EVENT_MOTION_LABELLED, EVENT_MOTION_ENDED, EVENT_ALARM],
 )
 
 
@@ -50,6 +54,6 @@ class MotionEventEntity(PrivacyCamEntity, EventEntity):
 
     @callback
     def _async_handle(self, event_type: str, data: dict[str, Any]) -> None:
-        attributes = {k: v for k, v in data.items() if k in ("event_id", "score", "box")}
+        attributes = {k: v for k, v in data.items() if k in EVENT_ATTRIBUTES}
         self._trigger_event(event_type, attributes)
         self.async_write_ha_state()

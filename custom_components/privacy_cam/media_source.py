@@ -19,7 +19,7 @@ from homeassistant.components.media_source import (
 )
 from homeassistant.core import HomeAssistant
 
-from .const import DOMAIN
+from .const import DOMAIN, LABEL_TITLES
 from .data import DATA_SHARING
 from .engine.recording.clipstore import CAMERA_RE, CLIP_ID_RE, Clip
 from .engine.sharing.reports import REPORT_ID_RE, Report, ReportStatus
@@ -283,9 +283,11 @@ class PrivacyCamMediaSource(MediaSource):
     def _clip(self, shared: SharedStore, clip: Clip) -> BrowseMediaSource:
         moment = shared.store.local(clip.start)
         flags = " · kept" if clip.kept else ""
+        # What moved, as the detector on this box judged it; nothing before it judged.
+        what = f" · {LABEL_TITLES.get(clip.label, clip.label)}" if clip.label else ""
         return _video(
             _item(IdentifierType.CLIP, clip.id),
-            f"{moment:%H:%M:%S} · {round(clip.duration)} s · {clip.reason}{flags}",
+            f"{moment:%H:%M:%S} · {round(clip.duration)} s · {clip.reason}{what}{flags}",
             clip_url(clip.id, "jpg"),
         )
 

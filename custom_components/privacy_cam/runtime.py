@@ -14,10 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, EVENT_ALARM, EVENT_CLIP_SAVED, EVENT_MOTION_ENDED, EVENT_MOTION_STARTED
+from .classifier import LABEL_DEADLINE, LabelOptions, labels_available, person_score
+from .const import (
+    DOMAIN,
+    EVENT_ALARM,
+    EVENT_CLIP_SAVED,
+    EVENT_MOTION_ENDED,
+    EVENT_MOTION_LABELLED,
+    EVENT_MOTION_STARTED,
+)
 from .engine import Source, SourceError, SourceState
+from .engine.classify import ClassifierWorker, Label
 from .engine.motion.detector import MotionSettings
 from .engine.motion.events import Change, MotionEvent
 from .engine.motion.learning import NuisanceMemory
@@ -25,6 +35,7 @@ from .engine.pipeline import (
     CameraPipeline,
     ClipSaved,
     DiskRecovered,
+    LabelChanged,
     MotionChanged,
     Output,
     RecordPolicy,
@@ -60,12 +71,16 @@ class CameraRuntime:
         *,
         camera: str,
         detect_source: Source | None = None,
+        classifier: ClassifierWorker | None = None,
+        labels: LabelOptions | None = None,
     ) -> None:
-        """`camera` is the clip folder from `async_camera_folder` (never the title)."""
+        """`camera` is the clip folder from `async_camera_folder` (never the title);
+        `classifier` the instance's worker (None: no labels, as without ncnn)."""
         self.hass = hass
         self.entry = entry
         self.shared = shared
         self.camera = camera
+        self.labels = labels or LabelOptions()
         self.pipeline = CameraPipeline(
             source,
             shared.store,
@@ -76,6 +91,8 @@ class CameraRuntime:
             retention=shared.retention,
             owner=entry.entry_id,
             detect_source=detect_source,
+            classifier=classifier,
+            label_threshold=self.labels.threshold,
         )
         self.saved = CameraState(hass, entry.entry_id, camera)
         self.issues = CameraIssues(hass, entry)
@@ -86,7 +103,12 @@ class CameraRuntime:
         self.alarm = False
         self.last_motion: datetime | None = None
         self.current_event: MotionEvent | None = None
+        # The open event's best label so far (None: not classified yet, or no detector).
+        self.label: Label | None = None
+        self.confidence: float | None = None
         self._alarm_event_id: str | None = None
+        self._alarmed_event_id: str | None = None  # the last event that raised one
+        self._label_deadline: CALLBACK_TYPE | None = None
         self._listeners: list[CALLBACK_TYPE] = []
         self._motion_listeners: list[MotionListener] = []
         self._closed = True
@@ -104,6 +126,11 @@ class CameraRuntime:
     def is_on(self) -> bool:
         """False in privacy mode: no frame is pulled at all."""
         return not self.flags.privacy_mode
+
+    @property
+    def labels_available(self) -> bool:
+        """Whether events get person/vehicle/animal labels (see `classifier.py`)."""
+        return labels_available(self.pipeline.classifier)
 
     @property
     def camera_entity_id(self) -> str | None:
@@ -190,10 +217,16 @@ class CameraRuntime:
         """Learn from the clip (see `CameraState.async_learn_from`), then mark it.
 
         It is marked last, so a clip shown as a false alarm has taught what it could.
-        Nothing leaves the box.
+        A clip the detector labelled `person` teaches nothing (the caller confirmed it
+        was no person): local learning never learns to ignore people. Nothing leaves
+        the box.
         """
+        # As it is now: a label may have come since the caller read it.
+        clip = self.shared.store.get(clip.id) or clip
         try:
-            if await self.saved.async_learn_from(clip, self.shared.store, self.pipeline):
+            if person_score(clip) is None and await self.saved.async_learn_from(
+                clip, self.shared.store, self.pipeline
+            ):
                 self._async_notify()
         finally:
             await self.hass.async_add_executor_job(
@@ -227,6 +260,10 @@ class CameraRuntime:
                 self._async_start_motion(event)
             case MotionChanged(change=Change.ENDED, event=event) if self.current_event is event:
                 self._async_end_motion()
+            case LabelChanged(event=event, label=label, confidence=confidence) if (
+                self.current_event is event
+            ):
+                self._async_label(event, label, confidence)
             case ClipSaved(clip=clip):
                 self._async_clip_saved(clip)
             case WriteFailed(disk_full=True):
@@ -241,17 +278,55 @@ class CameraRuntime:
     def _async_start_motion(self, event: MotionEvent) -> None:
         self.current_event = event
         self.motion = True
+        self.label = self.confidence = None
         self.last_motion = _wall(event.start)
         self._fire(EVENT_MOTION_STARTED, event)
-        if self.flags.armed and self.flags.motion_detection:
-            self.alarm = True
-            self._alarm_event_id = event.id
-            self._fire(EVENT_ALARM, event)
+        self._async_maybe_alarm(event)
+        if self.labels.alarm_for is not None and self.labels_available:
+
+            @callback
+            def _async_no_label(_now: datetime) -> None:
+                self._label_deadline = None
+                if self.current_event is event and self.label is None:
+                    self._async_maybe_alarm(event, unlabelled=True)
+                    self._async_notify()
+
+            self._label_deadline = async_call_later(self.hass, LABEL_DEADLINE, _async_no_label)
+
+    @callback
+    def _async_label(self, event: MotionEvent, label: Label, confidence: float) -> None:
+        """The open event's label so far changed (a crop came back from the classifier)."""
+        self.label, self.confidence = label, confidence
+        self._fire(EVENT_MOTION_LABELLED, event)
+        if self.labels.alarm_for is not None:  # "any motion" decided at the start
+            self._async_maybe_alarm(event)
+
+    @callback
+    def _async_maybe_alarm(self, event: MotionEvent, *, unlabelled: bool = False) -> None:
+        """Armed, detecting, and the event is what the user alarms for: any motion, or a
+        label of "Raise the alarm for". Without a detector, or with no label in time
+        (`unlabelled`, see `LABEL_DEADLINE`), every event alarms, as before the user
+        opted in: a missed intruder costs more than a false alarm. One alarm per event,
+        even after a disarm and re-arm during it."""
+        if not (self.flags.armed and self.flags.motion_detection):
+            return
+        if self._alarmed_event_id == event.id:
+            return
+        wanted = self.labels.alarm_for
+        labelled = self.labels_available and not unlabelled
+        if wanted is not None and labelled and self.label not in wanted:
+            return
+        self.alarm = True
+        self._alarm_event_id = self._alarmed_event_id = event.id
+        self._fire(EVENT_ALARM, event)
 
     @callback
     def _async_end_motion(self) -> None:
         event, self.current_event = self.current_event, None
         self.motion = False
+        if self._label_deadline is not None:
+            self._label_deadline()
+            self._label_deadline = None
         if event is None:
             return
         self.last_motion = _wall(event.last_motion)
@@ -259,6 +334,7 @@ class CameraRuntime:
             self.alarm = False
             self._alarm_event_id = None
         self._fire(EVENT_MOTION_ENDED, event)
+        self.label = self.confidence = None
 
     @callback
     def _async_clip_saved(self, clip: Clip) -> None:
@@ -271,6 +347,8 @@ class CameraRuntime:
                 "clip_id": clip.id,
                 "event_id": clip.event_id,
                 "media_content_id": media_content_id(clip.id),
+                "label": clip.label,
+                "confidence": clip.confidence,
             },
         )
         self.hass.async_add_executor_job(self.shared.store.enforce, self.shared.retention)
@@ -283,6 +361,10 @@ class CameraRuntime:
             "event_id": event.id,
             "score": round(event.peak_score, 3),
             "box": [round(v, 4) for v in event.box],
+            # The best label of the event so far: None until a crop was classified (or
+            # with no detector), "none" when the detector found no person, vehicle or animal.
+            "label": None if self.label is None else str(self.label),
+            "confidence": None if self.confidence is None else round(self.confidence, 3),
         }
         self.hass.bus.async_fire(f"{DOMAIN}_{event_type}", data)
         for listener in list(self._motion_listeners):

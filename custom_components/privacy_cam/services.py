@@ -29,6 +29,7 @@ from homeassistant.helpers.service import (
 from homeassistant.helpers.typing import VolDictType, VolSchemaType
 from homeassistant.util import dt as dt_util
 
+from .classifier import person_score
 from .const import CONF_KIND, DOMAIN, KIND_DESTINATION
 from .engine.recording.clipstore import CLIP_ID_RE, Clip
 from .media_source import media_content_id
@@ -56,6 +57,7 @@ SERVICE_AUDIT_LOG = "get_audit_log"
 ATTR_SHARE_WITH = "share_with"
 ATTR_BLUR_OUTSIDE = "blur_outside_motion"
 ATTR_REPORT_ID = "report_id"
+ATTR_NOT_A_PERSON = "not_a_person"
 
 RECORD_SCHEMA: VolDictType = {
     vol.Optional(ATTR_DURATION, default=30): vol.All(vol.Coerce(int), vol.Range(min=1, max=300))
@@ -74,6 +76,7 @@ REPORT_SCHEMA = vol.Schema(
         vol.Required(ATTR_CLIP_ID): cv.string,
         vol.Optional(ATTR_SHARE_WITH): cv.string,
         vol.Optional(ATTR_BLUR_OUTSIDE, default=True): cv.boolean,
+        vol.Optional(ATTR_NOT_A_PERSON, default=False): cv.boolean,
     }
 )
 WITHDRAW_SCHEMA = vol.Schema({vol.Required(ATTR_REPORT_ID): cv.string})
@@ -113,6 +116,9 @@ def _clip_dict(hass: HomeAssistant, clip: Clip) -> dict[str, Any]:
         "thumbnail_url": clip_url(clip.id, "jpg"),
         "kept": clip.kept,
         "false_alarm": clip.false_alarm,
+        # What moved, as the detector on this box judged it (None: not classified).
+        "label": clip.label,
+        "confidence": clip.confidence,
     }
 
 
@@ -176,16 +182,34 @@ async def _async_report_false_alarm(call: ServiceCall) -> ServiceResponse:
         call.data[ATTR_CLIP_ID],
         call.data.get(ATTR_SHARE_WITH),
         call.data[ATTR_BLUR_OUTSIDE],
+        not_a_person=call.data[ATTR_NOT_A_PERSON],
     )
 
 
 async def async_report_false_alarm(
-    hass: HomeAssistant, clip_id: str, share_with: str | None, blur_outside: bool
+    hass: HomeAssistant,
+    clip_id: str,
+    share_with: str | None,
+    blur_outside: bool,
+    *,
+    not_a_person: bool = False,
 ) -> ServiceResponse:
-    """The service, and the share destination's "share a clip" dialog."""
+    """The service, and the share destination's "share a clip" dialog.
+
+    A clip in which the detector saw a person (`person_score`: its label, or any crop
+    that showed one, whatever the confidence setting) is refused unless the caller
+    confirms it showed no person (`not_a_person`); even then it teaches nothing (see
+    `CameraRuntime.async_report_false_alarm`).
+    """
     shared = await _async_store_with(hass, clip_id)
     clip = shared.store.get(clip_id)
     assert clip is not None
+    if (person := person_score(clip)) is not None and not not_a_person:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="person_report_unconfirmed",
+            translation_placeholders={"clip_id": clip_id, "confidence": f"{round(100 * person)}"},
+        )
     sharing = None
     if share_with is not None:
         # Checked before anything changes: a bad destination must not half-report.

@@ -33,6 +33,7 @@ from .const import (
     CONF_WITHDRAWAL,
     HUMANS_WATCH_NO,
     HUMANS_WATCH_YES,
+    LABEL_TITLES,
 )
 from .data import DestinationData
 from .engine.sharing.destinations import Destination, DestinationKind, folder_problem
@@ -42,6 +43,7 @@ RECENT_CLIPS = 30  # the share dialog offers this many of the newest clips
 CONF_REPORT = "report"
 CONF_CLIP = "clip"
 CONF_BLUR = "blur_outside_motion"
+CONF_NOT_A_PERSON = "not_a_person"
 
 
 def destination_from_data(entry_id: str, data: Mapping[str, Any]) -> Destination:
@@ -189,7 +191,11 @@ class DestinationOptionsFlow(OptionsFlow):
         if user_input is not None:
             try:
                 await async_report_false_alarm(
-                    self.hass, user_input[CONF_CLIP], self._entry_id, user_input[CONF_BLUR]
+                    self.hass,
+                    user_input[CONF_CLIP],
+                    self._entry_id,
+                    user_input[CONF_BLUR],
+                    not_a_person=user_input.get(CONF_NOT_A_PERSON, False),
                 )
             except HomeAssistantError as err:
                 errors["base"] = "share_not_prepared"
@@ -203,7 +209,8 @@ class DestinationOptionsFlow(OptionsFlow):
             SelectOptionDict(
                 value=clip.id,
                 label=f"{_camera_title(self.hass, shared.cameras.get(clip.camera), clip.camera)}"
-                f" · {_local(self.hass, clip.start)} · {round(clip.duration)} s · {clip.reason}",
+                f" · {_local(self.hass, clip.start)} · {round(clip.duration)} s · {clip.reason}"
+                + (f" · {LABEL_TITLES.get(clip.label, clip.label)}" if clip.label else ""),
             )
             for clip in clips
         ]
@@ -215,6 +222,8 @@ class DestinationOptionsFlow(OptionsFlow):
                         SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
                     ),
                     vol.Required(CONF_BLUR, default=True): BooleanSelector(),
+                    # Only read for a clip the detector labelled person (see the service).
+                    vol.Required(CONF_NOT_A_PERSON, default=False): BooleanSelector(),
                 }
             ),
             errors=errors,

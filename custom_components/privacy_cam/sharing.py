@@ -171,6 +171,9 @@ class Sharing:
             "width": package.width,
             "height": package.height,
             "redaction": package.summary(),
+            # Stated in the consent text, not sent as such (see `_report_json`): the
+            # recipient could only guess it from the text's hash, among five phrases.
+            "label": clip.label or "unclassified",
         }
         consent = _consent(report_id, package.sha256, details, destination)
         now = time.time()
@@ -306,7 +309,7 @@ class Sharing:
             "consent",
             report_id=report.id,
             user_id=user_id,
-            consent_text_version=CONSENT_TEXT_VERSION,
+            consent_text_version=_consent_version(report.details),
             consent_text_sha256=current.sha256,
             payload_sha256=report.payload_sha256,
             destination=destination.id,
@@ -654,7 +657,13 @@ def _consent(
         float(details.get("duration", 0.0)),
         str(details.get("redaction", "")),
         destination,
+        label=None if details.get("label") is None else str(details["label"]),
     )
+
+
+def _consent_version(details: dict[str, Any]) -> int:
+    """Version 3 states the label; a report prepared before it keeps version 2's text."""
+    return 2 if details.get("label") is None else CONSENT_TEXT_VERSION
 
 
 def _report_json(report: Report, destination: Destination) -> bytes:
@@ -669,7 +678,7 @@ def _report_json(report: Report, destination: Destination) -> bytes:
         "duration": details.get("duration"),
         "redaction": details.get("redaction"),
         "disclosure": destination.disclosure(),
-        "consent_text_version": CONSENT_TEXT_VERSION,
+        "consent_text_version": _consent_version(details),
         "consent_text_sha256": report.consent_sha256,
         "withdrawal": f"DELETE <this URL>/{report.id}",
     }

@@ -20,7 +20,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "sharing": frozenset({"sources", "motion", "recording"}),
     "classify": frozenset({"sources"}),
     # engine/pipeline.py wires a camera's stages; nothing in the packages imports it.
-    "pipeline": frozenset({"sources", "motion", "recording"}),
+    "pipeline": frozenset({"sources", "motion", "recording", "classify"}),
 }
 TOP_LEVEL = frozenset({"sources", "motion", "recording", "sharing", "classify"})
 

@@ -168,3 +168,24 @@ def _encode(
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def transcode_h264(source: Path, path: Path, *, seconds: float, gop: int = 10) -> Path:
+    """The first `seconds` of a real video (e.g. vtest.avi) as H.264 MP4, for the RTSP peer."""
+    with av.open(str(source)) as original, av.open(str(path), "w") as container:
+        video = original.streams.video[0]
+        fps = video.average_rate or Fraction(10, 1)
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = video.width, video.height, "yuv420p"
+        stream.codec_context.gop_size = gop
+        stream.options = {"preset": "ultrafast", "bframes": "0"}
+        for index, frame in enumerate(original.decode(video)):
+            if index >= seconds * fps:
+                break
+            image = frame.reformat(format="yuv420p")
+            image.pts = index
+            for packet in stream.encode(image):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

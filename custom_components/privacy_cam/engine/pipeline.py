@@ -21,21 +21,39 @@ and the analysis frames come from the small stream, cropped to its picture if it
 is letterboxed, so motion boxes are fractions of the main picture. If the
 detection stream fails, the main stream is decoded for analysis until it is back.
 
+With a classifier (`classify.ClassifierWorker`, one for the whole instance), an event
+also gets a label (issue 15): when it starts and then as its `CropPlan` says (at most
+`max_crops`, `interval` apart), the motion thread takes the latest colour picture, from
+the detection stream while it streams (the motion box mapped through its letterbox),
+else from the main one, and hands the region around the frame's motion box to the
+worker, which never makes it wait: a busy worker skips the crop (retried shortly). The
+box is that frame's, not the event's union so far: it is where the subject is now, and a
+tight crop is what the detector is good at (a long walk's union is most of the picture).
+Results come back on the worker thread: the event's label is recomputed with the
+threshold, and a change goes to the recorder (the clip's index entry) and out as
+`LabelChanged`, even after the event ended.
+
 What the camera says goes out through one callback, on engine threads, as typed
-outputs: `StateChanged`, `MotionChanged`, `ClipSaved`, `WriteFailed`, `DiskRecovered`.
+outputs: `StateChanged`, `MotionChanged`, `ClipSaved`, `WriteFailed`, `DiskRecovered`,
+`LabelChanged`.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
 
+from .classify.events import CropPlan, EventLabel
+from .classify.labels import Label
+from .classify.worker import ClassifierWorker, CropResult, WorkerState
 from .motion.detector import MotionResult, MotionSettings
 from .motion.events import Change, MotionEvent
 from .motion.watcher import MotionWatcher
@@ -48,6 +66,7 @@ from .recording.recorder import (
 )
 from .sources.errors import SourceError
 from .sources.frames import AnalysisFrame, Box, content_box, union_box
+from .sources.jpeg import RgbImage
 from .sources.queues import DropOldestQueue
 from .sources.source import Source, SourceState
 
@@ -62,6 +81,12 @@ THUMBNAIL_WIDTH = 640
 CONTENT_FRAMES = 5
 FULL_FRAME: Box = (0.0, 0.0, 1.0, 1.0)
 MIN_DETECT_FPS = 0.5  # the slowest detection rate MotionSettings accepts
+# Colour pictures for the classifier are scaled down to this width (crops are scaled to
+# the model's 320 anyway: a wider picture only costs conversion time).
+CLASSIFY_WIDTH = 1280
+# Events whose crops and label are kept (one event at a time per camera: these are the
+# current one and the recent ones, whose late results still count).
+LABELLED_EVENTS = 16
 
 
 class RecordMode(StrEnum):
@@ -111,8 +136,38 @@ class DiskRecovered:
     """There is room again after a full disk: recording goes on."""
 
 
-type Output = StateChanged | MotionChanged | ClipSaved | WriteFailed | DiskRecovered
+@dataclass(frozen=True, slots=True)
+class LabelChanged:
+    """What the event shows changed after a crop came back (the first result always
+    counts, even `Label.NONE`). `confidence` is the detector's best score for `label`
+    (0.0 for `NONE`). On the classifier's thread; may come after the event ended."""
+
+    event: MotionEvent
+    label: Label
+    confidence: float
+
+
+type Output = StateChanged | MotionChanged | ClipSaved | WriteFailed | DiskRecovered | LabelChanged
 type OutputCallback = Callable[[Output], None]
+
+
+@dataclass(slots=True)
+class _EventCrops:
+    """One event's crops and the label last sent out (guarded by the pipeline's lock)."""
+
+    label: EventLabel
+    sent: tuple[Label, float] | None = None
+    person: float | None = None  # the best person score sent to the recorder
+
+
+@dataclass(slots=True)
+class _ClassifyStats:
+    submitted: int = 0  # crops the worker accepted
+    skipped: int = 0  # crops the worker refused (busy), retried shortly
+    no_picture: int = 0  # no colour picture yet
+    picture_errors: int = 0  # the colour picture failed (logged at debug)
+    failed: int = 0  # accepted crops that came back with an error
+    events_labelled: int = 0
 
 
 class _DetectListener:
@@ -149,10 +204,15 @@ class CameraPipeline:
         retention: Retention | None = None,
         owner: str | None = None,
         detect_source: Source | None = None,
+        classifier: ClassifierWorker | None = None,
+        label_threshold: float = 0.5,
+        crop_plan: CropPlan | None = None,
     ) -> None:
         """`camera` is the clip folder; `owner` is recorded in every clip's index entry.
 
         With `detect_source`, `source` should be configured not to decode (`decode=False`).
+        With `classifier` (shared, started and stopped by its owner), motion events get
+        labels: only labels the detector gives at least `label_threshold` count.
         """
         self.policy = policy or RecordPolicy()
         self.source = source
@@ -163,6 +223,12 @@ class CameraPipeline:
         self._fallback = False
         self._content: Box | None = None  # the detection stream's picture, bars excluded
         self._content_frames = 0
+        self.classifier = classifier
+        self.crop_plan = crop_plan or CropPlan()
+        self._label_threshold = label_threshold
+        self._labels: OrderedDict[str, _EventCrops] = OrderedDict()  # event id → its crops
+        self._label_lock = threading.Lock()
+        self._classify_stats = _ClassifyStats()
         self.store = store
         self.retention = retention or Retention()
         self.on_output = on_output
@@ -262,7 +328,32 @@ class CameraPipeline:
                 "fallbacks": self.fallbacks,
                 "in_fallback": self._fallback,
             }
+        if self.classifier is not None:
+            counts = self._classify_stats
+            stats["classify"] = {
+                "crops_submitted": counts.submitted,
+                "crops_skipped": counts.skipped,
+                "crops_failed": counts.failed,
+                "no_picture": counts.no_picture,
+                "picture_errors": counts.picture_errors,
+                "events_labelled": counts.events_labelled,
+                "label_threshold": self._label_threshold,
+                "state": self.classifier.state.value,
+                "unavailable_reason": self.classifier.unavailable_reason,
+            }
         return stats
+
+    def set_label_threshold(self, value: float) -> None:
+        """The least score a label needs to count; for labels computed from now on."""
+        with self._label_lock:
+            self._label_threshold = value
+
+    def event_label(self, event_id: str) -> tuple[Label, float] | None:
+        """An event's label so far and its confidence; None before its first crop came
+        back (or with no classifier, or for an event long gone)."""
+        with self._label_lock:
+            crops = self._labels.get(event_id)
+            return None if crops is None else crops.sent
 
     def still_jpeg(self, width: int | None = None) -> bytes | None:
         """The latest picture: from the detection stream while it streams (already
@@ -342,6 +433,106 @@ class CameraPipeline:
         self._record(change, event, result)
         if change is not Change.UPDATED:
             self._emit(MotionChanged(change, event))
+        if self.classifier is not None and change is not Change.ENDED and result is not None:
+            # After MotionChanged: a label never comes out before its event's start.
+            self._classify(self.classifier, event, result)
+
+    def _classify(
+        self, classifier: ClassifierWorker, event: MotionEvent, result: MotionResult
+    ) -> None:
+        """Hand a crop of this frame's motion to the classifier when the event's plan says
+        one is due. Never waits for the classifier; nothing here breaks the motion thread."""
+        if result.box is None or classifier.state not in (WorkerState.LOADING, WorkerState.READY):
+            return  # unavailable or stopped: no picture converted for nothing
+        now = time.monotonic()
+        counts = self._classify_stats
+        with self._label_lock:
+            crops = self._labels.get(event.id)
+            if crops is None:
+                crops = self._labels[event.id] = _EventCrops(EventLabel(self.crop_plan))
+                while len(self._labels) > LABELLED_EVENTS:
+                    self._labels.popitem(last=False)
+            if not crops.label.due(now):
+                return
+            if classifier.busy:  # skipped before a picture is converted for nothing
+                crops.label.submitted(now, accepted=False)
+                counts.skipped += 1
+                return
+        try:
+            picture = self._colour_picture(result.box)
+        except Exception:  # a label is not worth a camera's motion thread
+            _LOGGER.debug("No colour picture for a crop on %s", self.recorder.camera, exc_info=True)
+            counts.picture_errors += 1
+            picture = None
+        else:
+            if picture is None:
+                counts.no_picture += 1
+        accepted = False
+        if picture is not None:
+            rgb, box = picture
+            key = f"{self.recorder.camera}/{event.id}"
+            accepted = classifier.submit(rgb, box, lambda found: self._on_crop(event, found), key)
+        with self._label_lock:
+            crops.label.submitted(now, accepted)  # a refused one is retried shortly
+        if accepted:
+            counts.submitted += 1
+        elif picture is not None:
+            counts.skipped += 1
+
+    def _colour_picture(self, box: Box) -> tuple[RgbImage, Box] | None:
+        """The latest colour picture and where `box` (0-1 of the main picture) is in it:
+        the detection stream's while it streams (already decoded; its letterbox bars are
+        not in the main picture), else the main stream's (a keyframe decoded for it when
+        the main stream is only demuxed)."""
+        detect = self.detect_source
+        content = self._content
+        if (
+            detect is not None
+            and not self._fallback
+            and detect.state is SourceState.STREAMING
+            and (rgb := detect.still_rgb(CLASSIFY_WIDTH)) is not None
+        ):
+            if content is None or content == FULL_FRAME:
+                return rgb, box
+            x0, y0, x1, y1 = content
+            width, height = x1 - x0, y1 - y0
+            bx0, by0, bx1, by1 = box
+            mapped = (x0 + bx0 * width, y0 + by0 * height, x0 + bx1 * width, y0 + by1 * height)
+            return rgb, mapped
+        rgb = self.source.still_rgb(CLASSIFY_WIDTH)
+        return None if rgb is None else (rgb, box)
+
+    # Classifier thread ------------------------------------------------------------------
+
+    def _on_crop(self, event: MotionEvent, found: CropResult) -> None:
+        """A crop of `event` came back: its label, when that changed, goes to the clip and
+        out (in the worker's order, as the worker calls back one result at a time)."""
+        counts = self._classify_stats
+        classification = found.classification
+        if classification is None:
+            counts.failed += 1
+            _LOGGER.debug("Crop of %s failed: %s", found.key, found.error)
+            return
+        with self._label_lock:
+            crops = self._labels.get(event.id)
+            if crops is None:
+                return  # pragma: no cover - forgotten: LABELLED_EVENTS newer events since
+            crops.label.add(classification)
+            best = crops.label.best(self._label_threshold)
+            assert best is not None  # a result was just added
+            label, confidence = best[0], round(best[1], 3)
+            person = crops.label.person
+            if crops.sent == (label, confidence) and crops.person == person:
+                return
+            crops.person = person
+            if crops.sent is None:
+                counts.events_labelled += 1
+            crops.sent = (label, confidence)
+        try:
+            self.recorder.set_label(event.id, label.value, confidence, person)
+        except OSError as error:  # the index could not be written: the label still goes out
+            _LOGGER.warning("Could not store the label of %s: %s", found.key, error)
+        self._emit(LabelChanged(event, label, confidence))
 
     def _record(self, change: Change, event: MotionEvent, result: MotionResult | None) -> None:
         """The record-on-motion policy: which events get a clip, and its thumbnail."""

@@ -138,6 +138,13 @@ class ClassifierWorker:
         """Why crops are refused (None while loading or ready)."""
         return self._reason
 
+    @property
+    def busy(self) -> bool:
+        """The queue is full: a crop submitted now would be skipped (callers check this
+        before paying for a picture)."""
+        with self._lock:
+            return len(self._jobs) >= self.queue_size
+
     def diagnostics(self) -> dict[str, object]:
         return {
             "state": str(self._state),

@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
@@ -70,6 +70,13 @@ class Clip:
     # Who recorded it (an opaque ID from the caller); None for clips from before
     # owners were recorded and for clips adopted or salvaged from the folder.
     owner: str | None = None
+    # What moved (issue 15): "person", "vehicle", "animal" or "none", and the detector's
+    # confidence; None without a detector, before the first crop came back, and for clips
+    # from before labels were recorded. `person`: the best score any crop gave a person,
+    # even one below the user's confidence threshold (reports check it: see the services).
+    label: str | None = None
+    confidence: float | None = None
+    person: float | None = None
 
     @property
     def end(self) -> float:
@@ -83,6 +90,14 @@ class Clip:
     def exempt(self) -> bool:
         """Never removed by retention."""
         return self.kept or self.protected
+
+
+CLIP_FIELDS = frozenset(f.name for f in fields(Clip))
+# Kept in the index's own "labels" map, not in the clip entries: a version from before
+# labels reads only "clips", and would rebuild an index whose entries it cannot read
+# (losing kept, protected and owner).
+LABEL_FIELDS = ("label", "confidence", "person")
+LABEL_RE = re.compile(r"[a-z_]{1,20}")
 
 
 @dataclass(slots=True)
@@ -148,15 +163,18 @@ class ClipStore:
         clips: dict[str, Clip] = {}
         try:
             raw = json.loads((self.root / INDEX_NAME).read_text())
+            labels = raw.get("labels", {})
             for item in raw.get("clips", []):
-                clip = Clip(**item)
+                # Keys a later version added are left out (missing ones take defaults).
+                clip = Clip(**{key: value for key, value in item.items() if key in CLIP_FIELDS})
+                _apply_label(clip, labels.get(clip.id) if isinstance(labels, dict) else None)
                 if self._well_formed(clip):
                     clips[clip.id] = clip
                 else:  # hand-edited: never let an index entry point outside the store
                     _LOGGER.warning("Ignoring a clip index entry that names no clip file")
         except FileNotFoundError:
             pass
-        except (ValueError, TypeError, KeyError) as err:
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
             _LOGGER.warning("Clip index unreadable (%s); rebuilding it from the folder", err)
         with self._lock:
             self._clips = clips
@@ -260,7 +278,15 @@ class ClipStore:
     def _save(self) -> None:
         data = {
             "version": INDEX_VERSION,
-            "clips": [asdict(clip) for clip in sorted(self._clips.values(), key=lambda c: c.start)],
+            "clips": [
+                {key: value for key, value in asdict(clip).items() if key not in LABEL_FIELDS}
+                for clip in sorted(self._clips.values(), key=lambda c: c.start)
+            ],
+            "labels": {
+                clip.id: {key: getattr(clip, key) for key in LABEL_FIELDS}
+                for clip in self._clips.values()
+                if clip.label is not None or clip.person is not None
+            },
         }
         text = json.dumps(data, separators=(",", ":"))
         # Unique per writer: two stores (or processes) never share a temporary file.
@@ -310,7 +336,7 @@ class ClipStore:
             reverse=True,
         )
 
-    def update(self, clip_id: str, **changes: bool) -> Clip | None:
+    def update(self, clip_id: str, **changes: bool | str | float | None) -> Clip | None:
         with self._lock:
             clip = self._clips.get(clip_id)
             if clip is None:
@@ -415,3 +441,25 @@ def camera_slug(name: str) -> str:
     """A folder-safe camera name."""
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
     return slug[:64] or "camera"
+
+
+def _apply_label(clip: Clip, entry: object) -> None:
+    """A clip's entry of the index's "labels" map, if it is one this version wrote; a
+    hand-edited one is dropped, never shown (media titles, consent text) or trusted."""
+    clip.label = clip.confidence = clip.person = None
+    if not isinstance(entry, dict):
+        return
+    label, confidence, person = (entry.get(key) for key in LABEL_FIELDS)
+    if label is not None and not (isinstance(label, str) and LABEL_RE.fullmatch(label)):
+        return
+    if not all(_score(value) for value in (confidence, person)):
+        return
+    clip.label = label
+    clip.confidence = None if confidence is None else float(confidence)
+    clip.person = None if person is None else float(person)
+
+
+def _score(value: object) -> bool:
+    return value is None or (
+        isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0
+    )

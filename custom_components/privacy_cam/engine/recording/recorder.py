@@ -8,6 +8,10 @@ one writer thread that appends them to the clip's file as they arrive (see
 `clipwriter`). Several clips may be open at once (a manual clip during a
 motion event): each item goes to each. Finishing a clip closes its file,
 makes it a faststart MP4 and adds it to the store.
+
+An event's label (what moved, issue 15) may come while its clip is open, while it is
+being finished, or after it was saved: `set_label` puts it on the open clips and
+updates the index entries of the clips of that event already saved.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 import queue
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +39,8 @@ DEFAULT_MAX_LENGTH = 120.0
 # How long stop() waits for the writer to close the open clips (HA's stop stage
 # allows 100 s for every integration together).
 STOP_TIMEOUT = 30.0
+# Events whose label and saved clips are remembered, for a label that comes late.
+LABELLED_EVENTS = 16
 
 type Item = EncodedPacket | JpegFrame
 type ClipCallback = Callable[[Clip], None]
@@ -55,6 +62,9 @@ class _Active:
     box: Box | None = None
     motion_start: float | None = None  # wall times of the event's motion
     motion_end: float | None = None
+    label: str | None = None
+    confidence: float | None = None
+    person: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +112,13 @@ class ClipRecorder:
         self._writer: threading.Thread | None = None
         self._writers: dict[str, ClipWriter | None] = {}  # writer thread only
         self._broken: set[str] = set()  # clips whose write failed (set by the writer)
+        # Late labels: held while a label is stored, so a clip being saved meanwhile
+        # cannot keep an older one (taken before `_lock`, never inside it).
+        self._label_lock = threading.Lock()
+        self._labels: OrderedDict[str, tuple[str, float, float | None]] = (
+            OrderedDict()
+        )  # event → label
+        self._saved: OrderedDict[str, list[str]] = OrderedDict()  # event → its saved clips
 
     @property
     def preroll(self) -> float:
@@ -217,6 +234,27 @@ class ClipRecorder:
                 if active.event_id == event_id:
                     active.box = box
 
+    def set_label(
+        self, event_id: str, label: str, confidence: float, person: float | None = None
+    ) -> None:
+        """What the event shows so far: kept with its open clips, and written to the index
+        entries of its clips already saved (a label may come after the clip's end).
+
+        `person`: the best score any crop gave a person, whatever the label (see `Clip`).
+        """
+        confidence = round(float(confidence), 3)
+        person = None if person is None else round(float(person), 3)
+        with self._label_lock:
+            with self._lock:
+                _remember(self._labels, event_id, (label, confidence, person))
+                for active in self._active:
+                    if active.event_id == event_id:
+                        active.label, active.confidence = label, confidence
+                        active.person = person
+                saved = list(self._saved.get(event_id, ()))
+            for clip_id in saved:
+                self.store.update(clip_id, label=label, confidence=confidence, person=person)
+
     # Source thread ----------------------------------------------------------------------
 
     def add(self, item: Item) -> None:
@@ -254,6 +292,9 @@ class ClipRecorder:
                 box=active.box,
                 motion_start=active.motion_start,
                 motion_end=active.motion_end,
+                label=active.label,
+                confidence=active.confidence,
+                person=active.person,
             )
             self._active.append(active)
         active.last = item.wall
@@ -341,8 +382,26 @@ class ClipRecorder:
             box=None if active.box is None else [round(float(v), 4) for v in active.box],
             motion=_motion_window(active, active.start, duration),
             owner=self.owner,
+            label=active.label,
+            confidence=active.confidence,
+            person=active.person,
         )
         self.store.add(clip)
+        if active.event_id is None:
+            return clip
+        with self._label_lock:
+            with self._lock:
+                _remember(
+                    self._saved, active.event_id, [*self._saved.get(active.event_id, ()), clip.id]
+                )
+                latest = self._labels.get(active.event_id)
+            if latest is not None and latest != (clip.label, clip.confidence, clip.person):
+                # Labelled while the clip was being finished.
+                label, confidence, person = latest
+                clip = (
+                    self.store.update(clip.id, label=label, confidence=confidence, person=person)
+                    or clip
+                )
         return clip
 
     def _failed(self, writer: ClipWriter | None, err: Exception) -> None:
@@ -354,6 +413,14 @@ class ClipRecorder:
                 self.on_error(err)
         else:
             _LOGGER.error("Could not write a clip for %s: %s", self.camera, err)
+
+
+def _remember[T](memory: OrderedDict[str, T], event_id: str, value: T) -> None:
+    """Keep `value` for the event, forgetting the oldest events beyond `LABELLED_EVENTS`."""
+    memory[event_id] = value
+    memory.move_to_end(event_id)
+    while len(memory) > LABELLED_EVENTS:
+        memory.popitem(last=False)
 
 
 def _motion_window(active: _Active, start: float, duration: float) -> list[float] | None:

@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-CONSENT_TEXT_VERSION = 2  # 2: names where the clip goes
+CONSENT_TEXT_VERSION = 3  # 2: names where the clip goes; 3: says what moved in it
+# What the consent text says of the detector's label (issue 15). A report prepared
+# before labels existed has none and keeps its version-2 text (it stays consentable).
+LABEL_PHRASES = {
+    "person": "a PERSON (the clip may show someone)",
+    "vehicle": "a vehicle",
+    "animal": "an animal",
+    "none": "no person, vehicle or animal",
+    "unclassified": "not known (the detector did not get to look at this clip)",
+}
 LOCAL_HOSTS = frozenset({"localhost"})
 
 
@@ -162,21 +171,35 @@ def consent_text(
     duration: float,
     redaction: str,
     destination: Destination,
+    label: str | None = None,
 ) -> Consent:
-    """The exact words the owner agrees to; their hash is part of the consent."""
+    """The exact words the owner agrees to; their hash is part of the consent.
+
+    `label`: what the detector on this box saw in the clip (a `LABEL_PHRASES` key);
+    None only for reports prepared before version 3.
+    """
     info = destination.disclosure()
     humans = (
         "People at the recipient WILL watch this clip."
         if info["humans_watch"]
         else "The recipient declares that no person will watch this clip."
     )
+    what = (
+        ()
+        if label is None
+        else (
+            "What moved in it, as the detector on this box judged:"
+            f" {LABEL_PHRASES.get(label, label)}.",
+        )
+    )
     text = "\n".join(
         (
-            f"Consent text version {CONSENT_TEXT_VERSION}.",
+            f"Consent text version {2 if label is None else CONSENT_TEXT_VERSION}.",
             f"I agree to share ONE video clip (report {report_id}) with {info['recipient']}.",
             f"The clip is {duration:.1f} s long, recorded {_hour_phrase(hour)} by a camera"
             f" called {camera_pseudonym} for them. Its SHA-256 is {payload_sha256}."
             " Nothing else is sent.",
+            *what,
             f"It goes to {destination.target_label}.",
             f"Hidden before sharing: {redaction}.",
             f"Purpose: {_sentence(info['purpose'])}",

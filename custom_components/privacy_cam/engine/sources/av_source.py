@@ -13,7 +13,7 @@ from av.codec.context import Flags
 
 from .errors import ErrorKind, SourceError
 from .frames import EncodedPacket, StreamInfo
-from .jpeg import ImageTooLarge, check_size, encode_jpeg
+from .jpeg import DEFAULT_RGB_WIDTH, ImageTooLarge, RgbImage, check_size, encode_jpeg, to_rgb
 from .source import Source, SourceConfig
 from .urls import scrub, with_credentials
 
@@ -83,6 +83,17 @@ class AvSource(Source):
         with self._lock:
             self._keyframe_still = (keyframe.seq, width, still)
         return still
+
+    def still_rgb(self, max_width: int = DEFAULT_RGB_WIDTH) -> RgbImage | None:
+        """The latest decoded frame, or else (demuxing only) the latest keyframe decoded
+        now with a fresh decoder (~10 ms for 1080p), in colour."""
+        still = super().still_rgb(max_width)
+        if still is not None:
+            return still
+        with self._lock:
+            keyframe = self._keyframe
+        frame = None if keyframe is None else decode_keyframe(keyframe)
+        return None if frame is None else to_rgb(frame, max_width)
 
     def _clear_stills(self) -> None:
         super()._clear_stills()

@@ -15,7 +15,15 @@ from urllib.parse import urlsplit
 
 from .errors import ErrorKind, SourceError
 from .frames import JpegFrame, StreamInfo
-from .jpeg import JPEG_SOI, ImageDecoder, ImageTooLarge, encode_jpeg
+from .jpeg import (
+    DEFAULT_RGB_WIDTH,
+    JPEG_SOI,
+    ImageDecoder,
+    ImageTooLarge,
+    RgbImage,
+    encode_jpeg,
+    to_rgb,
+)
 from .source import Source, SourceConfig
 from .urls import DEFAULT_PORTS, scrub
 
@@ -182,6 +190,25 @@ class _HttpSource(Source):
             return raw if raw is not None else super().still_jpeg(width)
         # The analysis decode is reduced; decode the camera's JPEG again at full size.
         return encode_jpeg(ImageDecoder().decode(raw), width)
+
+    def still_rgb(self, max_width: int = DEFAULT_RGB_WIDTH) -> RgbImage | None:
+        """In colour: the analysis decode when it is wide enough, else the camera's JPEG
+        decoded again, at the smallest reduced size (1/2, 1/4, 1/8: almost free) that is
+        still `max_width` wide, or at full size."""
+        with self._lock:
+            raw, frame = self._latest_jpeg, self._latest_frame
+        info = self.info
+        if (
+            raw is None
+            or frame is None
+            or info is None
+            or frame.width >= min(max_width, info.width)
+        ):
+            return super().still_rgb(max_width)
+        lowres = 0
+        while lowres < 3 and info.width >> (lowres + 1) >= max_width:
+            lowres += 1
+        return to_rgb(ImageDecoder(lowres).decode(raw), max_width)
 
 
 class MjpegSource(_HttpSource):

@@ -1,4 +1,5 @@
-"""JPEG in and out through PyAV, so the always-on path needs no Pillow or OpenCV."""
+"""JPEG in and out through PyAV, so the always-on path needs no Pillow or OpenCV; and the
+colour pictures the classifier takes (`to_rgb`)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ from fractions import Fraction
 from typing import cast
 
 import av
+import numpy as np
+import numpy.typing as npt
 from av.video.reformatter import VideoReformatter
 
 from .errors import ErrorKind, SourceError
 
 JPEG_SOI = b"\xff\xd8"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+DEFAULT_RGB_WIDTH = 1280  # colour stills for the classifier: enough for a crop of a box
+
+type RgbImage = npt.NDArray[np.uint8]  # HxWx3
 # A camera picture larger than this is refused before decoding (a decoder would
 # allocate width x height x 1.5 bytes on the header's word).
 MAX_SIDE = 8192
@@ -37,15 +43,30 @@ def png_size(data: bytes) -> tuple[int, int] | None:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
+def _scaled(frame: av.VideoFrame, width: int | None) -> tuple[int, int]:
+    """The frame's size scaled down to `width` (even sides) when it is wider."""
+    if width and width < frame.width:
+        out_w = max(2, width - width % 2)
+        return out_w, max(2, round(frame.height * out_w / frame.width / 2) * 2)
+    return frame.width, frame.height
+
+
+def to_rgb(frame: av.VideoFrame, max_width: int | None = DEFAULT_RGB_WIDTH) -> RgbImage:
+    """A frame as an HxWx3 uint8 RGB array, scaled down to `max_width` when wider.
+
+    Any thread may call it: a reformatter of its own, as in `encode_jpeg`.
+    """
+    out_w, out_h = _scaled(frame, max_width)
+    image = VideoReformatter().reformat(frame, width=out_w, height=out_h, format="rgb24")
+    return np.ascontiguousarray(image.to_ndarray(), dtype=np.uint8)
+
+
 def encode_jpeg(frame: av.VideoFrame, width: int | None = None, quality: int = 5) -> bytes:
     """Encode a frame as JPEG, scaled down to `width` when smaller than the frame.
 
     `quality` is FFmpeg's qscale (2 best .. 31 worst).
     """
-    out_w, out_h = frame.width, frame.height
-    if width and width < frame.width:
-        out_w = max(2, width - width % 2)
-        out_h = max(2, round(frame.height * out_w / frame.width / 2) * 2)
+    out_w, out_h = _scaled(frame, width)
     # A reformatter of our own: frame.reformat() caches one on the frame, and the latest
     # frame is scaled here (executor) while the source thread scales it for analysis;
     # two threads in one SwsContext crash the process.

@@ -31,7 +31,7 @@ from .frames import (
     StreamInfo,
     to_analysis_gray,
 )
-from .jpeg import encode_jpeg
+from .jpeg import DEFAULT_RGB_WIDTH, RgbImage, encode_jpeg, to_rgb
 from .reachability import Reach, knock, probe_target
 from .urls import scrub
 
@@ -269,6 +269,14 @@ class Source:
         if frame is None:
             return None
         return encode_jpeg(frame, width)
+
+    def still_rgb(self, max_width: int = DEFAULT_RGB_WIDTH) -> RgbImage | None:
+        """The latest decoded frame in colour (HxWx3 uint8 RGB), scaled down to
+        `max_width` when wider; None before the first frame. Costs a few ms (a
+        conversion of its own each call: any thread may call it)."""
+        with self._lock:
+            frame = self._latest_frame
+        return None if frame is None else to_rgb(frame, max_width)
 
     # For subclasses -------------------------------------------------------------
 
