@@ -33,6 +33,7 @@ and the blob labelling, with the same results.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,18 @@ LIT_CORRELATION = 0.75  # texture correlation of a lit patch with the background
 LIT_MIN_AREA = 1.0  # % of the frame: smaller blobs are not checked for sweeping light
 DARK_LEVEL = 60.0  # mean gray under which a scene is dark enough for headlights to matter
 SCENE_NOISE_FRAMES = 10  # how often the scene's median noise is measured again
+
+
+def _bits(value: float) -> np.uint32:
+    """The bit pattern of a float32: per-pixel choices between constants by integer math."""
+    return np.uint32(np.array([value], np.float32).view(np.uint32)[0])
+
+
+_ALPHA_STILL_BITS = _bits(ALPHA_STILL)
+_ALPHA_STATIC_BITS = _bits(ALPHA_STATIC_FG)
+_ALPHA_MOVING_BITS = _bits(ALPHA_MOVING_FG)
+_BETA_BITS = _bits(BETA_NOISE)
+_BETA_CHANGED_BITS = _bits(BETA_NOISE * 0.2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +251,12 @@ class MotionDetector:
         self._shape: tuple[int, int] | None = None
         self._allowed: BoolImage | None = None  # zones minus masks
         self._unmasked: BoolImage | None = None  # everything but masks
+        self._unmasked_all = True
+        self._unmasked_count = 1
+        self._allowed_all = True
+        self._constants: dict[tuple[float, tuple[int, ...]], FloatImage] = {}
+        self._derived_from: MotionSettings | None = None
+        self._derive()
         self._samples: npt.NDArray[np.intp] | None = None
         self._tracks: list[_Track] = []
         self._flicker: FloatImage | None = None  # per cell: how often it was active lately
@@ -284,19 +303,24 @@ class MotionDetector:
             return MotionResult(False, recalibrated=True)
 
         gain, offset = self._photometric_fit(model.background, frame)
-        predicted = model.background * gain + offset
+        # The same float32 operations as `background * gain + offset` etc., done in
+        # place: temporaries cost as much as the arithmetic on frames this small.
+        if gain == 1.0:  # x * 1.0 is x, to the bit
+            predicted = model.background + offset
+        else:
+            predicted = model.background * gain
+            predicted += offset
         residual = frame - predicted
-        threshold2 = np.maximum(
-            model.noise_var * np.float32(self.settings.noise_factor**2),
-            np.float32(self.settings.threshold**2),
-        )
+        if self._derived_from is not self.settings:
+            self._derive()
+        threshold2 = model.noise_var * self._noise_factor2
+        np.maximum(threshold2, self._constant(self._floor2, threshold2.shape), out=threshold2)
         squared = residual * residual
-        changed = squared > threshold2
+        changed = np.greater(squared, threshold2)
         unmasked = self._unmasked
         assert unmasked is not None
-        changed_share = float(np.count_nonzero(changed & unmasked)) / max(
-            1, int(np.count_nonzero(unmasked))
-        )
+        changed_count = np.count_nonzero(changed if self._unmasked_all else changed & unmasked)
+        changed_share = float(changed_count) / self._unmasked_count
 
         if changed_share > RECALIBRATE_FRACTION or not 0.4 < gain < 2.5:
             self._model = self._calibrate(frame, previous=model.previous)
@@ -304,13 +328,14 @@ class MotionDetector:
             return MotionResult(False, recalibrated=True)
         if model.calibrating > 0:
             model.calibrating -= 1
-            self._learn(model, frame, predicted, squared, changed, None)
+            self._learn(model, frame, predicted, residual, squared, changed, None)
             return MotionResult(False)
 
         allowed = self._allowed
         assert allowed is not None
-        counted = changed & allowed
-        moving = np.abs(frame - model.previous) > np.float32(self.settings.threshold * 0.5)
+        counted = changed if self._allowed_all else changed & allowed  # only read in _blobs
+        step = frame - model.previous
+        moving = np.greater(np.abs(step, out=step), self._half_threshold)
         blobs, lighting, active = self._blobs(counted, moving, frame, predicted, model)
         if lighting:
             # Absorb lit areas at once so they do not linger as motion.
@@ -318,7 +343,8 @@ class MotionDetector:
                 x0, y0, x1, y1 = _pixel_box(blob.box, height, width)
                 changed[y0:y1, x0:x1] = False
                 predicted[y0:y1, x0:x1] = frame[y0:y1, x0:x1]
-        self._learn(model, frame, predicted, squared, changed, moving)
+                residual[y0:y1, x0:x1] = 0.0  # frame - predicted there now
+        self._learn(model, frame, predicted, residual, squared, changed, moving)
 
         # Only blobs that moved since the last frame count: a lamp that came on
         # is a step, then still; a person keeps changing.
@@ -345,11 +371,31 @@ class MotionDetector:
             in_place=in_place,
         )
 
+    def _derive(self) -> None:
+        """Per-frame constants of the settings, as float32 (the same values as before)."""
+        settings = self.settings
+        self._noise_factor2 = np.float32(settings.noise_factor**2)
+        self._floor2 = np.float32(settings.threshold**2)
+        self._half_threshold = np.float32(settings.threshold * 0.5)
+        self._flicker_rate = np.float32(1.0 / max(1.0, FLICKER_SECONDS * settings.detect_fps))
+        self._derived_from = settings
+
+    def _constant(self, value: np.float32, shape: tuple[int, ...]) -> FloatImage:
+        """A frame-sized array of one value: np.maximum against an array is 3x faster
+        than against a scalar (the same result)."""
+        key = (float(value), shape)
+        array = self._constants.get(key)
+        if array is None:
+            if len(self._constants) > 8:  # settings changed: drop the old ones
+                self._constants.clear()
+            array = self._constants[key] = np.full(shape, value, np.float32)
+        return array
+
     def _remember_activity(self, active: BoolImage | None) -> None:
         """Per cell, how often it was active over the last FLICKER_SECONDS."""
         flicker = self._flicker
         assert flicker is not None
-        rate = np.float32(1.0 / max(1.0, FLICKER_SECONDS * self.settings.detect_fps))
+        rate = self._flicker_rate
         flicker *= np.float32(1.0) - rate
         if active is not None:
             flicker[active] += rate
@@ -379,6 +425,9 @@ class MotionDetector:
             else np.ones((height, width), bool)
         )
         self._allowed = zones & ~masked
+        self._unmasked_all = bool(self._unmasked.all())
+        self._unmasked_count = max(1, int(np.count_nonzero(self._unmasked)))
+        self._allowed_all = bool(self._allowed.all())
         # A sparse grid of unmasked pixels for the global lighting fit.
         grid = np.zeros((height, width), bool)
         grid[2::4, 2::4] = True
@@ -417,23 +466,30 @@ class MotionDetector:
         assert samples is not None
         if samples.size < 16:
             return 1.0, 0.0
-        bg = background.ravel()[samples]
-        fr = frame.ravel()[samples]
+        if self._unmasked_all:  # the same pixels in the same order, without an index
+            bg = background[2::4, 2::4].ravel()
+            fr = frame[2::4, 2::4].ravel()
+        else:
+            bg = background.ravel()[samples]
+            fr = frame.ravel()[samples]
         # Robust: start from the median shift (what most pixels did), keep the
         # pixels that agree, fit gain and offset on those, and repeat. A person
         # or a lit wall does not tilt the fit; a global exposure step is found.
-        gain, offset = 1.0, float(np.median(fr - bg))
+        shift = fr - bg
+        gain, offset = 1.0, _median(shift)
         floor = self.settings.threshold
         if abs(offset) < 1.0:
             # Calm frame (most of them): check the picture as a whole still fits the
             # background before paying for the full robust fit.
-            spread = float(np.mean(np.abs(fr - bg - offset)))
+            shift -= offset
+            spread = _mean(np.abs(shift, out=shift))
             if spread < floor * 0.25:
                 return gain, offset
         for _ in range(2):
             residual = fr - (bg * gain + offset)
-            spread = float(np.median(np.abs(residual))) * 1.4826
-            keep = np.abs(residual) < max(floor, 3.0 * spread)
+            deviation = np.abs(residual, out=residual)
+            spread = _median(deviation) * 1.4826
+            keep = deviation < max(floor, 3.0 * spread)
             if np.count_nonzero(keep) < 16:
                 break
             gain, offset = _linear_fit(bg[keep], fr[keep])
@@ -444,29 +500,44 @@ class MotionDetector:
         model: _Model,
         frame: FloatImage,
         predicted: FloatImage,
+        difference: FloatImage,
         squared: FloatImage,
         changed: BoolImage,
         moving: BoolImage | None,
     ) -> None:
-        """Update background and noise; `moving` is None while calibrating."""
+        """Update background and noise; `moving` is None while calibrating.
+
+        `difference` is frame - predicted; both it and `predicted` are used up here.
+        """
         if moving is None:
-            alpha: FloatImage | np.float32 = np.float32(0.5)
             step = frame - model.previous
             sample = step * step * np.float32(0.5)
             model.noise_var += np.float32(0.5) * (sample - model.noise_var)
+            difference *= np.float32(0.5)
         else:
-            alpha = np.where(
-                changed,
-                np.where(moving, np.float32(ALPHA_MOVING_FG), np.float32(ALPHA_STATIC_FG)),
-                np.float32(ALPHA_STILL),
-            ).astype(np.float32)
+            # alpha: ALPHA_STILL, ALPHA_STATIC_FG where changed, ALPHA_MOVING_FG where
+            # changed and moving. Picked by bit pattern (exact, 5x faster than np.where).
+            beta = changed.astype(np.uint32)  # 0 or 1 for now
+            alpha = beta * (_ALPHA_STILL_BITS ^ _ALPHA_STATIC_BITS)
+            alpha ^= _ALPHA_STILL_BITS
+            moved = np.bitwise_and(beta, moving)
+            moved *= _ALPHA_STATIC_BITS ^ _ALPHA_MOVING_BITS
+            alpha ^= moved
             # Noise learns fast where calm, slowly where things move (leaves
             # that keep swaying slowly raise their own threshold).
-            beta = np.where(changed, np.float32(BETA_NOISE * 0.2), np.float32(BETA_NOISE))
-            capped = np.minimum(squared, model.noise_var * np.float32(16.0) + 400.0)
-            model.noise_var += beta * (capped - model.noise_var)
-        np.maximum(model.noise_var, np.float32(MIN_NOISE_VAR), out=model.noise_var)
-        model.background = predicted + alpha * (frame - predicted)
+            beta *= _BETA_BITS ^ _BETA_CHANGED_BITS
+            beta ^= _BETA_BITS
+            capped = model.noise_var * np.float32(16.0)
+            capped += np.float32(400.0)
+            np.minimum(squared, capped, out=capped)
+            capped -= model.noise_var
+            capped *= beta.view(np.float32)
+            model.noise_var += capped
+            difference *= alpha.view(np.float32)
+        noise_floor = self._constant(np.float32(MIN_NOISE_VAR), model.noise_var.shape)
+        np.maximum(model.noise_var, noise_floor, out=model.noise_var)
+        predicted += difference
+        model.background = predicted
         model.previous = frame
         model.frames += 1
         if model.frames % SCENE_NOISE_FRAMES == 0:
@@ -510,8 +581,8 @@ class MotionDetector:
             if index == 0:
                 continue
             cells = labels == index
-            ys, xs = np.nonzero(cells)
-            r0, c0, r1, c1 = int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1
+            ys, xs = np.nonzero(cells)  # row-major: ys is sorted
+            r0, c0, r1, c1 = int(ys[0]), int(xs.min()), int(ys[-1]) + 1, int(xs.max()) + 1
             box = (
                 c0 * CELL / width,
                 r0 * CELL / height,
@@ -519,9 +590,10 @@ class MotionDetector:
                 min(1.0, r1 * CELL / height),
             )
             size = float(pixels[index])
-            blob = Blob(100.0 * size / area_px, box, moved[index] >= max(3.0, size * MOVING_SHARE))
-            if self._is_lighting(blob, frame, predicted, model, cells[r0:r1, c0:c1]):
-                lighting.append(blob)
+            area = 100.0 * size / area_px
+            stirring = moved[index] >= max(3.0, size * MOVING_SHARE)
+            if self._is_lighting(area, box, frame, predicted, model, cells[r0:r1, c0:c1]):
+                lighting.append(Blob(area, box, stirring))
                 continue
             n = ys.size
             track = self._follow(
@@ -544,7 +616,7 @@ class MotionDetector:
             else:
                 # Flickering or restless cells raise their own bar: longer, bigger travel.
                 travel, travelling = track.travel(rows, RESTLESS_TRAVEL_FRAMES)
-                travelling = travelling and blob.area >= RESTLESS_SIZE * self.settings.min_size
+                travelling = travelling and area >= RESTLESS_SIZE * self.settings.min_size
             in_learned = (
                 learned is not None and int(np.count_nonzero(learned[ys, xs])) >= LEARNED_SHARE * n
             )
@@ -560,7 +632,7 @@ class MotionDetector:
                 and track.born_learned
                 and not travelling
                 and track.solid < 2
-                and blob.area <= LEARNED_GROWTH * self.learned_area
+                and area <= LEARNED_GROWTH * self.learned_area
             )
             track.coherent = (
                 track.coherent
@@ -569,9 +641,9 @@ class MotionDetector:
                 or track.solid >= 2
             )
             blob = Blob(
-                blob.area,
+                area,
                 box,
-                blob.moving,
+                stirring,
                 travel=travel,
                 age=track.age,
                 coherent=track.coherent,
@@ -579,7 +651,7 @@ class MotionDetector:
                 still=1.0 - float(moved[index]) / size,
                 solid=solid,
             )
-            if self.collect and not travelling and blob.area >= self.settings.min_size:
+            if self.collect and not travelling and area >= self.settings.min_size:
                 if self._in_place is None:
                     self._in_place = np.zeros(labels.shape, bool)
                 self._in_place |= cells
@@ -593,9 +665,9 @@ class MotionDetector:
         samples = self._samples
         assert samples is not None
         if model.scene_noise <= 0.0:
-            model.scene_noise = float(np.median(model.noise_var.ravel()[samples]))
+            model.scene_noise = _median(model.noise_var.ravel()[samples])
         x0, y0, x1, y1 = _pixel_box(box, height, width)
-        local = float(model.noise_var[y0:y1, x0:x1].mean())
+        local = _mean(model.noise_var[y0:y1, x0:x1])
         return local < RESTLESS * max(model.scene_noise, MIN_NOISE_VAR * 2)
 
     def _follow(
@@ -659,7 +731,8 @@ class MotionDetector:
 
     def _is_lighting(
         self,
-        blob: Blob,
+        area: float,
+        box: Box,
         frame: FloatImage,
         predicted: FloatImage,
         model: _Model,
@@ -668,25 +741,36 @@ class MotionDetector:
         """A blob is lighting when it appeared whole in one frame, when the same
         texture is there at another brightness (a local gain/offset explains it), or
         when it is a brighter patch whose texture is the background's (headlights)."""
-        if blob.area / 100.0 >= SUDDEN_BLOB_FRACTION and not model.had_motion:
+        if area / 100.0 >= SUDDEN_BLOB_FRACTION and not model.had_motion:
             return True
         height, width = frame.shape
-        x0, y0, x1, y1 = _pixel_box(blob.box, height, width)
-        if blob.area >= LIT_MIN_AREA and _lit_patch(
-            predicted[y0:y1, x0:x1], frame[y0:y1, x0:x1], cells
-        ):
+        x0, y0, x1, y1 = _pixel_box(box, height, width)
+        if area >= LIT_MIN_AREA and _lit_patch(predicted[y0:y1, x0:x1], frame[y0:y1, x0:x1], cells):
             return True
         bg = predicted[y0:y1, x0:x1].ravel()
         fr = frame[y0:y1, x0:x1].ravel()
-        if bg.size < 16 or float(bg.std()) < 4.0:
+        size = bg.size
+        if size < 16:
             return False  # no texture to compare: cannot tell, so it counts
-        gain, offset = _linear_fit(bg, fr)
+        # bg.std() and _linear_fit(bg, fr), sharing the mean and the deviations.
+        mean_bg = np.float32(float(np.add.reduce(bg, axis=None)) / size)
+        deviation = bg - mean_bg
+        var = float(np.dot(deviation, deviation))
+        squares = deviation * deviation
+        if float(np.sqrt(np.float32(float(np.add.reduce(squares, axis=None)) / size))) < 4.0:
+            return False  # no texture to compare: cannot tell, so it counts
+        mean_x, mean_y = float(mean_bg), _mean(fr)
+        if var < 1e-3 * size:
+            gain, offset = 1.0, mean_y - mean_x
+        else:
+            gain = float(np.dot(deviation, fr - mean_y)) / var
+            offset = mean_y - gain * mean_x
         if not 0.3 < gain < 3.5:
             return False
         residual = fr - (bg * gain + offset)
         floor = self.settings.threshold
         explained = float(np.count_nonzero(np.abs(residual) > floor)) / fr.size
-        return explained < 0.05 and abs(gain - 1.0) * float(bg.mean()) + abs(offset) > floor
+        return explained < 0.05 and abs(gain - 1.0) * mean_x + abs(offset) > floor
 
 
 def _touches(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
@@ -710,7 +794,7 @@ def _lit_patch(bg: FloatImage, fr: FloatImage, cells: BoolImage) -> bool:
     b = bg[: h * CELL, : w * CELL]
     f = fr[: h * CELL, : w * CELL]
     # Headlights light up the dark: in daylight this is the gain test's job.
-    if min(float(b.mean()), float(f.mean())) > DARK_LEVEL:
+    if min(_mean(b), _mean(f)) > DARK_LEVEL:
         return False
 
     def per_cell(values: FloatImage) -> FloatImage:
@@ -735,20 +819,59 @@ def _cell_counts(mask: BoolImage) -> npt.NDArray[np.int32]:
     """Motion pixels per CELL x CELL cell (the frame padded to whole cells)."""
     height, width = mask.shape
     rows, cols = -(-height // CELL), -(-width // CELL)
-    padded = np.zeros((rows * CELL, cols * CELL), np.uint8)
-    padded[:height, :width] = mask
-    counts = padded.reshape(rows, CELL, cols, CELL).sum(axis=(1, 3), dtype=np.int32)
-    return np.asarray(counts, np.int32)
+    if height == rows * CELL and width == cols * CELL and mask.flags.c_contiguous:
+        pixels = mask.view(np.uint8).reshape(rows, CELL, width)
+    else:
+        padded = np.zeros((rows * CELL, cols * CELL), np.uint8)
+        padded[:height, :width] = mask
+        pixels = padded.reshape(rows, CELL, cols * CELL)
+    # Sum the cell's rows as bytes (at most 4 each), then the 4 bytes of each cell
+    # row at once: the top byte of x * 0x01010101 is the sum of x's bytes (<= 16 here,
+    # no carry between bytes). 10x faster than a strided two-axis reduction.
+    summed = pixels[:, 0] + pixels[:, 1]
+    summed += pixels[:, 2]
+    summed += pixels[:, 3]
+    quads = summed.view(np.uint32)
+    quads *= np.uint32(0x01010101)
+    quads >>= np.uint32(24)
+    return quads.astype(np.int32)
 
 
 def _linear_fit(x: FloatImage, y: FloatImage) -> tuple[float, float]:
-    mean_x, mean_y = float(x.mean()), float(y.mean())
+    mean_x, mean_y = _mean(x), _mean(y)
     dx = x - mean_x
     var = float(np.dot(dx, dx))
     if var < 1e-3 * x.size:
         return 1.0, mean_y - mean_x
     gain = float(np.dot(dx, y - mean_y)) / var
     return gain, mean_y - gain * mean_x
+
+
+def _mean(values: FloatImage) -> float:
+    """`float(values.mean())` to the bit (the same float32 sum and division), without
+    NumPy's generic reduction overhead: these run on small arrays many times a frame."""
+    return float(np.float32(float(np.add.reduce(values, axis=None)) / values.size))
+
+
+def _std(values: FloatImage) -> float:
+    """`float(values.std())` to the bit, computed the way NumPy does, minus its overhead."""
+    size = values.size
+    deviation = values - np.float32(float(np.add.reduce(values, axis=None)) / size)
+    np.multiply(deviation, deviation, out=deviation)
+    return float(np.sqrt(np.float32(float(np.add.reduce(deviation, axis=None)) / size)))
+
+
+def _median(values: FloatImage) -> float:
+    """`float(np.median(values))` of a flat float32 array without NaNs: the same order
+    statistics (mean of the middle two in float32), a quarter of the time."""
+    size = values.size
+    half = size // 2
+    ordered = np.partition(values, half)
+    if size % 2:
+        return float(ordered[half])
+    # The one below the middle is the largest of the lower half: one selection
+    # plus a max is 3x faster than selecting both (measured on real frames).
+    return float((ordered[:half].max() + ordered[half]) / 2)
 
 
 def _robust_sigma(values: FloatImage) -> float:
@@ -778,9 +901,10 @@ def _label_runs(active: BoolImage) -> tuple[npt.NDArray[np.int32], int]:
     padded = np.zeros((rows, cols + 2), np.int8)
     padded[:, 1:-1] = active
     edges = np.diff(padded, axis=1)
-    run_rows, starts = (a.tolist() for a in np.nonzero(edges == 1))
+    rising = edges == 1
+    run_rows, starts = (a.tolist() for a in np.nonzero(rising))
     ends = np.nonzero(edges == -1)[1].tolist()  # exclusive; pairs with starts (row-major)
-    parent = list(range(len(starts)))
+    parent = list(range(len(starts)))  # parent[i] <= i always
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -788,7 +912,7 @@ def _label_runs(active: BoolImage) -> tuple[npt.NDArray[np.int32], int]:
             i = parent[i]
         return i
 
-    previous_first = previous_last = current_first = 0
+    previous_first = previous_last = current_first = first = 0
     for i, row in enumerate(run_rows):
         if i == 0 or row != run_rows[i - 1]:
             if i and row == run_rows[i - 1] + 1:
@@ -796,23 +920,39 @@ def _label_runs(active: BoolImage) -> tuple[npt.NDArray[np.int32], int]:
             else:
                 previous_first = previous_last = i  # no runs in the row above
             current_first = i
-        for j in range(previous_first, previous_last):
-            # 8-connected: the runs touch, diagonally included.
-            if starts[j] <= ends[i] and ends[j] >= starts[i]:
-                root_i, root_j = find(i), find(j)
-                if root_i != root_j:
-                    parent[max(root_i, root_j)] = min(root_i, root_j)
-    labels: npt.NDArray[np.int32] = np.zeros((rows, cols), np.int32)
+            first = previous_first
+        start, end = starts[i], ends[i]
+        # Runs of the row above are in order: skip those that end before this run
+        # (they end before the next runs of this row too), join those that touch
+        # it (8-connected: diagonally included), stop at the first one beyond it.
+        while first < previous_last and ends[first] < start:
+            first += 1
+        root = i  # this run's root, kept up to date
+        j = first
+        while j < previous_last and starts[j] <= end:
+            other = find(j)
+            if other < root:
+                parent[root] = other
+                root = other
+            elif other > root:
+                parent[other] = root
+            j += 1
+    # Roots in run order (a parent is never after its child), components numbered
+    # by their first run: raster order.
+    roots: list[int] = []
+    for i, up in enumerate(parent):
+        roots.append(i if up == i else roots[up])
     numbers: dict[int, int] = {}
-    for i, row in enumerate(run_rows):
-        number = numbers.setdefault(find(i), len(numbers) + 1)
-        labels[row, starts[i] : ends[i]] = number
+    table = [0] + [numbers.setdefault(root, len(numbers) + 1) for root in roots]
+    run = np.cumsum(rising[:, :cols], axis=None, dtype=np.int32).reshape(rows, cols)
+    labels: npt.NDArray[np.int32] = np.asarray(table, np.int32)[run]
+    labels *= active
     return labels, len(numbers)
 
 
 def _pixel_box(box: Box, height: int, width: int) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = box
-    return int(x0 * width), int(y0 * height), int(np.ceil(x1 * width)), int(np.ceil(y1 * height))
+    return int(x0 * width), int(y0 * height), math.ceil(x1 * width), math.ceil(y1 * height)
 
 
 def _union(boxes: Any) -> Box:
