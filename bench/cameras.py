@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -71,6 +71,15 @@ def cameras() -> int:
 
 def _encode_segment(main: Path, sub: Path) -> None:
     """SEGMENT seconds of a textured yard with sensor noise and a walker, at both sizes."""
+    frames = int(SEGMENT * FPS)
+    span = MAIN[0] - MAIN[0] // 16
+    encode_yard(main, sub, frames, lambda index: int(index / frames * span))
+
+
+def encode_yard(main: Path, sub: Path, frames: int, walker_x: Callable[[int], int | None]) -> None:
+    """`frames` frames of a textured yard with sensor noise, at the MAIN and SUB sizes
+    (one H.264 file each, a keyframe every GOP frames), with a walker at `walker_x(index)`
+    (None: the yard is empty). `bench many` films its scene with it too."""
     rng = np.random.default_rng(12)
     width, height = MAIN
     tile = rng.integers(30, 220, (height // 8, width // 8), dtype=np.uint8)
@@ -90,11 +99,10 @@ def _encode_segment(main: Path, sub: Path) -> None:
             "sc_threshold": "0",
         }
         streams.append(stream)
-    frames = int(SEGMENT * FPS)
     for index in range(frames):
         luma = background + noise[index % len(noise)]
-        x = int(index / frames * (width - width // 16))
-        luma[height // 3 : 2 * height // 3, x : x + width // 16] = 200
+        if (x := walker_x(index)) is not None:
+            luma[height // 3 : 2 * height // 3, x : x + width // 16] = 200
         frame = av.VideoFrame(width, height, "yuv420p")
         frame.planes[0].update(np.clip(luma, 0, 255).astype(np.uint8).tobytes())
         for plane in frame.planes[1:]:

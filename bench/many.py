@@ -54,13 +54,12 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-FPS = 15
+FPS = 15  # the scene is bench/cameras.py's (`encode_yard`): same rate, sizes, GOP
 GOP = 2 * FPS
 MAIN = (1920, 1080)
 SUB = (640, 360)
@@ -99,46 +98,11 @@ def _walker_x(t: float, width: int) -> int | None:
 
 def _encode(main: Path, sub: Path) -> None:
     """LOOP_START + LOOP seconds: an empty yard, then the walker from WALKER_APPEARS on."""
-    import av
-    import numpy as np
+    from bench.cameras import encode_yard
 
-    rng = np.random.default_rng(12)
-    width, height = MAIN
-    tile = rng.integers(30, 220, (height // 8, width // 8), dtype=np.uint8)
-    background = tile.repeat(8, 0).repeat(8, 1).astype(np.int16)
-    noise = [rng.integers(-4, 5, (height, width), dtype=np.int16) for _ in range(5)]
-    outputs = [av.open(str(main), "w"), av.open(str(sub), "w")]
-    streams = []
-    for output, (w, h) in zip(outputs, (MAIN, SUB), strict=True):
-        stream = output.add_stream("libx264", rate=Fraction(FPS, 1))
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.codec_context.gop_size = GOP
-        stream.options = {
-            "preset": "veryfast",
-            "crf": "23",
-            "bframes": "0",
-            "keyint_min": str(GOP),
-            "sc_threshold": "0",
-        }
-        streams.append(stream)
-    for index in range(int((LOOP_START + LOOP) * FPS)):
-        luma = background + noise[index % len(noise)]
-        x = _walker_x(index / FPS, width)
-        if x is not None:
-            luma[height // 3 : 2 * height // 3, x : x + width // 16] = 200
-        frame = av.VideoFrame(width, height, "yuv420p")
-        frame.planes[0].update(np.clip(luma, 0, 255).astype(np.uint8).tobytes())
-        for plane in frame.planes[1:]:
-            plane.update(bytes([128]) * plane.buffer_size)
-        for output, stream, (w, h) in zip(outputs, streams, (MAIN, SUB), strict=True):
-            scaled = frame if w == width else frame.reformat(width=w, height=h)
-            scaled.pts = index
-            for packet in stream.encode(scaled):
-                output.mux(packet)
-    for output, stream in zip(outputs, streams, strict=True):
-        for packet in stream.encode():
-            output.mux(packet)
-        output.close()
+    encode_yard(
+        main, sub, int((LOOP_START + LOOP) * FPS), lambda index: _walker_x(index / FPS, MAIN[0])
+    )
 
 
 def _repeat(clip: Path, out: Path, loops: int) -> None:
