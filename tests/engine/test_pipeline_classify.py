@@ -34,7 +34,6 @@ from custom_components.privacy_cam.engine.pipeline import (
     ClipSaved,
     LabelChanged,
     MotionChanged,
-    Output,
     RecordMode,
     RecordPolicy,
 )
@@ -45,28 +44,13 @@ from custom_components.privacy_cam.engine.sources.jpeg import encode_jpeg
 from custom_components.privacy_cam.engine.sources.source import Source
 
 from ..conftest import wait_until
+from .test_pipeline import Outputs
 
 VTEST = Path(__file__).parents[1] / "data" / "vtest.avi"
 BOX = (0.4, 0.3, 0.6, 0.9)
 WAIT = 10.0  # a bound for signals, never what a test waits for when all is well
 FAST = CropPlan(max_crops=3, interval=0.01, retry=0.01)
 DOG = 16  # COCO index
-
-
-class Outputs:
-    """Everything a pipeline reported, in order, from its threads."""
-
-    def __init__(self) -> None:
-        self.items: list[Output] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, output: Output) -> None:
-        with self.lock:
-            self.items.append(output)
-
-    def of[T](self, kind: type[T]) -> list[T]:
-        with self.lock:
-            return [item for item in self.items if isinstance(item, kind)]
 
 
 def _found(label: Label, score: float, *others: tuple[Label, int, float]) -> Classification:
