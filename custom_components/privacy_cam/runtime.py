@@ -217,9 +217,9 @@ class CameraRuntime:
         """Learn from the clip (see `CameraState.async_learn_from`), then mark it.
 
         It is marked last, so a clip shown as a false alarm has taught what it could.
-        A clip the detector labelled `person` teaches nothing (the caller confirmed it
-        was no person): local learning never learns to ignore people. Nothing leaves
-        the box.
+        A clip in which the detector saw a person (`person_score`) teaches nothing (the
+        caller confirmed it was no person): local learning never learns to ignore
+        people. Nothing leaves the box.
         """
         # As it is now: a label may have come since the caller read it.
         clip = self.shared.store.get(clip.id) or clip
