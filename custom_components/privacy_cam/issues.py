@@ -1,5 +1,11 @@
 """What a user can act on: a camera's repair issues, one log line per outage and reauth;
-the sharing audit log's repair issue."""
+the sharing audit log's repair issue.
+
+A failing detection stream (substream) gets an issue of its own after the same delay,
+but only while the main stream streams: with the whole camera down, the unreachable
+issue says it all. The engine logs its outages (once each) and detects on the main
+stream meanwhile, so nothing is lost but CPU.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +37,8 @@ class CameraIssues:
         self.last_error: SourceError | None = None
         self._timer: CALLBACK_TYPE | None = None
         self._logged_down = False
+        self.detect_error: str | None = None  # why the detection stream is out
+        self._detect_timer: CALLBACK_TYPE | None = None
 
     @property
     def unreachable_id(self) -> str:
@@ -40,11 +48,17 @@ class CameraIssues:
     def disk_full_id(self) -> str:
         return f"disk_full_{self.entry.entry_id}"
 
+    @property
+    def detection_stream_id(self) -> str:
+        return f"detection_stream_failing_{self.entry.entry_id}"
+
     @callback
     def async_online(self) -> None:
         self.last_error = None
         self.async_cancel()
         ir.async_delete_issue(self.hass, DOMAIN, self.unreachable_id)
+        if self.detect_error is not None:
+            self._async_arm_detect()  # its timer found the whole camera down
         if self._logged_down:
             _LOGGER.info("Camera %s is back online", self.entry.title)
             self._logged_down = False
@@ -84,6 +98,42 @@ class CameraIssues:
             self._timer = None
 
     @callback
+    def async_detection_stream(self, failed: bool, message: str = "") -> None:
+        """The detection stream failed (`message` says why; no credentials in it), or is
+        back, or the camera stopped."""
+        self.detect_error = message if failed else None
+        if failed:
+            self._async_arm_detect()
+            return
+        if self._detect_timer is not None:
+            self._detect_timer()
+            self._detect_timer = None
+        ir.async_delete_issue(self.hass, DOMAIN, self.detection_stream_id)
+
+    @callback
+    def _async_arm_detect(self) -> None:
+        if self._detect_timer is None:
+            self._detect_timer = async_call_later(
+                self.hass, UNREACHABLE_ISSUE_DELAY, self._async_raise_detect
+            )
+
+    @callback
+    def _async_raise_detect(self, _now: object) -> None:
+        self._detect_timer = None
+        error = self.detect_error
+        if error is None or self.last_error is not None:
+            return  # back meanwhile, or the whole camera is down (async_online re-arms)
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self.detection_stream_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="detection_stream_failing",
+            translation_placeholders={"name": self.entry.title, "error": error},
+        )
+
+    @callback
     def async_disk_full(self) -> None:
         ir.async_create_issue(
             self.hass,
@@ -103,6 +153,7 @@ class CameraIssues:
     def async_remove(self) -> None:
         """The camera is unloaded: its issues go with it."""
         self.async_cancel()
+        self.async_detection_stream(False)
         ir.async_delete_issue(self.hass, DOMAIN, self.unreachable_id)
         ir.async_delete_issue(self.hass, DOMAIN, self.disk_full_id)
 

@@ -34,6 +34,7 @@ from .engine.motion.learning import NuisanceMemory
 from .engine.pipeline import (
     CameraPipeline,
     ClipSaved,
+    DetectionStreamChanged,
     DiskRecovered,
     LabelChanged,
     MotionChanged,
@@ -173,6 +174,7 @@ class CameraRuntime:
         """Stop pulling frames; open clips are on disk and buffers dropped when it returns."""
         self._closed = True
         self.issues.async_cancel()
+        self.issues.async_detection_stream(False)  # a stopped camera has no stream to fix
         await self.hass.async_add_executor_job(self.pipeline.stop)
         self.available = False
         self._async_end_motion()
@@ -270,6 +272,8 @@ class CameraRuntime:
                 self.issues.async_disk_full()
             case DiskRecovered():
                 self.issues.async_disk_ok()
+            case DetectionStreamChanged(failed=failed, error=error) if not self._closed:
+                self.issues.async_detection_stream(failed, error.message if error else "no video")
             case _:
                 return
         self._async_notify()

@@ -17,6 +17,7 @@ from custom_components.privacy_cam.engine.motion.events import Change, MotionEve
 from custom_components.privacy_cam.engine.pipeline import (
     CameraPipeline,
     ClipSaved,
+    DetectionStreamChanged,
     DiskRecovered,
     MotionChanged,
     Output,
@@ -301,6 +302,10 @@ def test_detection_falls_back_to_the_main_stream_and_back(
             pipeline.close()
             sub_server.stop()
     assert pipeline.fallbacks == 1
+    # Told once each way, with why it failed (for the repair issue).
+    failed, back = outputs.of(DetectionStreamChanged)
+    assert failed.failed and failed.error is not None and failed.error.message
+    assert not back.failed and back.error is None
     # The camera stayed available: only the main stream's state is the camera's.
     assert all(item.state is not SourceState.FAILED for item in outputs.of(StateChanged))
 

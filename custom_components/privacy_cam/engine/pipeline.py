@@ -147,7 +147,24 @@ class LabelChanged:
     confidence: float
 
 
-type Output = StateChanged | MotionChanged | ClipSaved | WriteFailed | DiskRecovered | LabelChanged
+@dataclass(frozen=True, slots=True)
+class DetectionStreamChanged:
+    """The detection stream failed (the main stream stands in meanwhile) or is back: once
+    per outage, on the detection stream's thread."""
+
+    failed: bool
+    error: SourceError | None = None
+
+
+type Output = (
+    StateChanged
+    | MotionChanged
+    | ClipSaved
+    | WriteFailed
+    | DiskRecovered
+    | LabelChanged
+    | DetectionStreamChanged
+)
 type OutputCallback = Callable[[Output], None]
 
 
@@ -419,6 +436,7 @@ class CameraPipeline:
             )
             self.watcher.relearn()
             self.source.set_decode(True)
+            self._emit(DetectionStreamChanged(True, error))
         elif state is SourceState.STREAMING:
             self._content, self._content_frames = None, 0  # it may be back in another shape
             if self._fallback:
@@ -426,6 +444,7 @@ class CameraPipeline:
                 _LOGGER.info("Detection stream of %s is back", self.recorder.camera)
                 self.source.set_decode(False)
                 self.watcher.relearn()
+                self._emit(DetectionStreamChanged(False))
 
     # Motion thread --------------------------------------------------------------------
 
