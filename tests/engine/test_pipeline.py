@@ -341,4 +341,7 @@ def test_keyframes_only_detection_dates_the_walker_within_one_keyframe_interval(
     # The event starts at an analysed frame: the k-th keyframe, k intervals into the video.
     keyframe = analysed.index(event.start)
     assert WALKER_APPEARS <= keyframe * interval <= WALKER_APPEARS + interval
+    # Declared once a keyframe or two more showed them moving (the detector runs at the
+    # keyframe rate: two sightings seconds apart are travel).
+    assert analysed.index(event.confirmed) <= keyframe + 2
     assert event.box[0] >= 0.5

@@ -18,19 +18,10 @@ import pytest
 from custom_components.privacy_cam.engine.motion.analyse import Analysis, analyse_video
 from custom_components.privacy_cam.engine.motion.learning import NuisanceMemory, observe_clip
 
-from ...scenarios import NUISANCE_CLASSES, OBJECT_CLASSES, Variant, render_video
+from ...scenarios import NUISANCE_CLASSES, OBJECT_CLASSES, Variant
 
 MAX_LATENCY = 0.5
 MAX_TAIL = 2.0
-
-
-@pytest.fixture(scope="module")
-def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("classes")
-    return {
-        v.scenario.name: render_video(v.scenario, folder / f"{v.scenario.name}.mp4")
-        for v in (*NUISANCE_CLASSES, *OBJECT_CLASSES)
-    }
 
 
 @dataclass

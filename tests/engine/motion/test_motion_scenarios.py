@@ -13,19 +13,10 @@ import pytest
 from custom_components.privacy_cam.engine.motion.analyse import Analysis, analyse_video
 from custom_components.privacy_cam.engine.motion.detector import HAVE_OPENCV
 
-from ...scenarios import BRANCH, NUISANCE_SCENARIOS, OBJECT_SCENARIOS, Scenario, render_video
+from ...scenarios import BRANCH, NUISANCE_SCENARIOS, OBJECT_SCENARIOS, Scenario
 
 PATHS = [pytest.param(False, id="numpy"), pytest.param(True, id="opencv")]
 VTEST = Path(__file__).parents[2] / "data" / "vtest.avi"
-
-
-@pytest.fixture(scope="session")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("scenarios")
-    return {
-        s.name: render_video(s, folder / f"{s.name}.mp4")
-        for s in [*OBJECT_SCENARIOS, *NUISANCE_SCENARIOS, BRANCH]
-    }
 
 
 def _analyse(scenario: Scenario, rendered: dict[str, Path], use_opencv: bool) -> Analysis:

@@ -86,6 +86,8 @@ LIT_CORRELATION = 0.75  # texture correlation of a lit patch with the background
 LIT_MIN_AREA = 1.0  # % of the frame: smaller blobs are not checked for sweeping light
 DARK_LEVEL = 60.0  # mean gray under which a scene is dark enough for headlights to matter
 SCENE_NOISE_FRAMES = 10  # how often the scene's median noise is measured again
+LOW_RATE_FPS = 2.0  # below this (keyframes only) an object can move far between frames
+REACH_SPEED = 0.4  # share of the frame a brisk walker crosses per second, at low rates
 
 
 def _bits(value: float) -> np.uint32:
@@ -378,6 +380,21 @@ class MotionDetector:
         self._floor2 = np.float32(settings.threshold**2)
         self._half_threshold = np.float32(settings.threshold * 0.5)
         self._flicker_rate = np.float32(1.0 / max(1.0, FLICKER_SECONDS * settings.detect_fps))
+        # How far a track may jump between frames (share of the frame): a cell or two at
+        # camera rates; a keyframe apart, as far as a walker goes in that time.
+        fps = settings.detect_fps
+        low = fps < LOW_RATE_FPS
+        self._reach = REACH_SPEED / fps if low else 0.0
+        # A keyframe apart, two sightings already show travel, and a walker's outline
+        # changes with each step (no per-frame shape check).
+        self._travel_frames = (
+            (TRAVEL_FRAMES - 1, RESTLESS_TRAVEL_FRAMES - 1)
+            if low
+            else (
+                TRAVEL_FRAMES,
+                RESTLESS_TRAVEL_FRAMES,
+            )
+        )
         self._derived_from = settings
 
     def _constant(self, value: np.float32, shape: tuple[int, ...]) -> FloatImage:
@@ -577,6 +594,10 @@ class MotionDetector:
         assert flicker is not None
         learned = self._learned_cells
         rows = labels.shape[0]
+        slack = (
+            max(1, round(self._reach * rows)),
+            max(1, round(self._reach * labels.shape[1])),
+        )
         for index in np.flatnonzero(pixels >= floor):
             if index == 0:
                 continue
@@ -597,7 +618,7 @@ class MotionDetector:
                 continue
             n = ys.size
             track = self._follow(
-                (r0, c0, r1, c1), (float(ys.sum()) / n, float(xs.sum()) / n), float(n)
+                (r0, c0, r1, c1), (float(ys.sum()) / n, float(xs.sum()) / n), float(n), slack
             )
             calm = float(flicker[ys, xs].sum()) < FLICKER_BAR * n and self._still(
                 model, box, height, width
@@ -612,11 +633,14 @@ class MotionDetector:
                 and n >= FILL_MIN * (r1 - r0) * (c1 - c0)
             )
             if calm:
-                travel, travelling = track.travel(rows)
+                travel, travelling = track.travel(rows, self._travel_frames[0])
             else:
                 # Flickering or restless cells raise their own bar: longer, bigger travel.
-                travel, travelling = track.travel(rows, RESTLESS_TRAVEL_FRAMES)
+                travel, travelling = track.travel(rows, self._travel_frames[1])
                 travelling = travelling and area >= RESTLESS_SIZE * self.settings.min_size
+            if self._reach and track.gaps:
+                # Seconds apart, leaves seen again after a gap have "travelled" anywhere.
+                travelling = False
             in_learned = (
                 learned is not None and int(np.count_nonzero(learned[ys, xs])) >= LEARNED_SHARE * n
             )
@@ -671,19 +695,26 @@ class MotionDetector:
         return local < RESTLESS * max(model.scene_noise, MIN_NOISE_VAR * 2)
 
     def _follow(
-        self, box: tuple[int, int, int, int], centre: tuple[float, float], size: float
+        self,
+        box: tuple[int, int, int, int],
+        centre: tuple[float, float],
+        size: float,
+        slack: tuple[int, int] = (1, 1),
     ) -> _Track:
         """The track this blob continues (the oldest one it overlaps), or a new one."""
         r0, c0, r1, c1 = box
         best: _Track | None = None
         for track in self._tracks:
             t0, u0, t1, u1 = track.box
-            # Overlap, with one cell of slack: a walker moves a cell or two per frame.
+            # Overlap, with `slack` cells (one at camera rates: a walker moves a cell or
+            # two per frame). A track not seen last frame keeps one cell: a wide reach
+            # from where leaves were seconds ago would catch whatever moves there now.
+            sr, sc = slack if not track.missed else (1, 1)
             if (
-                t0 - 1 <= r1
-                and r0 <= t1 + 1
-                and u0 - 1 <= c1
-                and c0 <= u1 + 1
+                t0 - sr <= r1
+                and r0 <= t1 + sr
+                and u0 - sc <= c1
+                and c0 <= u1 + sc
                 and track.size <= SIZE_JUMP * size
                 and size <= SIZE_JUMP * track.size
                 # A counted object first (a walker in front of leaves), then the oldest.
@@ -698,7 +729,7 @@ class MotionDetector:
             return _Track(box, centre, centre, size=size)
         step = float(np.hypot(centre[0] - best.last[0], centre[1] - best.last[1]))
         t0, u0, t1, u1 = best.box
-        steady = (
+        steady = self._reach > 0.0 or (
             best.steady
             and _similar(r1 - r0, t1 - t0, SHAPE_JUMP)
             and _similar(c1 - c0, u1 - u0, SHAPE_JUMP)
