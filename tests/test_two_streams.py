@@ -161,12 +161,24 @@ async def test_a_failing_detection_stream_raises_a_repair_and_clears_it(
         assert runtime.issues.detect_error is None
         assert runtime.pipeline.stats()["detection_stream"]["fallbacks"] == 1
 
-        # Failing again, then the camera is unloaded: its issue goes with it.
+        # Failing again; privacy mode stops the camera, which drops the issue; back on,
+        # the substream still fails and the issue comes back.
         await hass.async_add_executor_job(sub.stop)
         await wait_for(lambda: runtime.issues.detect_error is not None, 20)
         async_fire_time_changed(hass, dt_util.utcnow() + ISSUE_DELAY)
         await hass.async_block_till_done()
         assert issues.async_get_issue(DOMAIN, issue_id) is not None
+        privacy = {"entity_id": "switch.drive_privacy_mode"}
+        await hass.services.async_call("switch", "turn_on", privacy, blocking=True)
+        await hass.async_block_till_done()
+        assert issues.async_get_issue(DOMAIN, issue_id) is None
+        assert runtime.issues.detect_error is None
+        await hass.services.async_call("switch", "turn_off", privacy, blocking=True)
+        await wait_for(lambda: runtime.issues.detect_error is not None, 20)
+        async_fire_time_changed(hass, dt_util.utcnow() + 3 * ISSUE_DELAY)
+        await hass.async_block_till_done()
+        assert issues.async_get_issue(DOMAIN, issue_id) is not None
+        # Then the camera is unloaded: its issue goes with it.
         await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
         assert issues.async_get_issue(DOMAIN, issue_id) is None
@@ -196,6 +208,14 @@ async def test_no_detection_stream_issue_while_the_whole_camera_is_down(
     await hass.async_block_till_done()
     issue = issues.async_get_issue(DOMAIN, camera_issues.detection_stream_id)
     assert issue is not None and (issue.translation_placeholders or {})["error"] == "no answer"
+    # The whole camera goes down again: only its unreachable issue stays up, and the
+    # substream's comes back 5 minutes after the camera does.
+    camera_issues.async_offline(down)
+    assert issues.async_get_issue(DOMAIN, camera_issues.detection_stream_id) is None
+    camera_issues.async_online()
+    async_fire_time_changed(hass, dt_util.utcnow() + 3 * ISSUE_DELAY)
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, camera_issues.detection_stream_id) is not None
     camera_issues.async_remove()
     assert issues.async_get_issue(DOMAIN, camera_issues.detection_stream_id) is None
 

@@ -66,6 +66,9 @@ class CameraIssues:
     @callback
     def async_offline(self, error: SourceError) -> None:
         self.last_error = error
+        # The whole camera is down: its unreachable issue says it all (async_online
+        # brings the detection stream's back if that still fails then).
+        ir.async_delete_issue(self.hass, DOMAIN, self.detection_stream_id)
         if not self._logged_down:
             # Once per outage; the message is scrubbed of credentials by the engine.
             _LOGGER.warning("Camera %s is unavailable: %s", self.entry.title, error.message)

@@ -273,7 +273,7 @@ class CameraRuntime:
             case DiskRecovered():
                 self.issues.async_disk_ok()
             case DetectionStreamChanged(failed=failed, error=error) if not self._closed:
-                self.issues.async_detection_stream(failed, error.message if error else "no video")
+                self.issues.async_detection_stream(failed, (error and error.message) or "no video")
             case _:
                 return
         self._async_notify()

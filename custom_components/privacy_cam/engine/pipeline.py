@@ -299,6 +299,10 @@ class CameraPipeline:
         self.source.stop()
         self.recorder.stop()  # also drops the pre-roll
         self.frames.clear()
+        if self._fallback:
+            # A fresh start tries the detection stream again, and tells if it still fails.
+            self._fallback = False
+            self.source.set_decode(False)
 
     def close(self) -> None:
         """Detach from the source for good (after `stop`)."""

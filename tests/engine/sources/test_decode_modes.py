@@ -175,8 +175,9 @@ def test_keyframes_only_decodes_only_keyframes(camera: RtspServer) -> None:
     source.start()
     try:
         source.wait_ready(10)
-        # Out at once (low delay), not held back until the next keyframe arrives.
-        assert source.stats.frames <= FPS
+        # Out at once (low delay), not held back until the next keyframe arrives (a GOP,
+        # 20 packets, later); a loaded machine may let a few more packets in meanwhile.
+        assert source.stats.frames <= 0.75 * GOP_SECONDS * FPS
         started = time.monotonic()
         time.sleep(4.5)
         elapsed = time.monotonic() - started

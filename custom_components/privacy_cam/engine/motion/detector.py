@@ -191,6 +191,7 @@ class _Track:
     missed: int = 0
     size: float = 0.0  # cells in the last blob
     gaps: int = 0  # frames it was not seen since it started
+    jumps: int = 0  # frames it continued only through the low-rate reach (not in place)
     born_learned: bool = False  # first seen inside learned nuisance cells
     solid: int = 0  # frames in a row it had a solid body
     coherent: bool = False  # once a track counts, it keeps counting while it lasts
@@ -261,6 +262,7 @@ class MotionDetector:
         self._derive()
         self._samples: npt.NDArray[np.intp] | None = None
         self._tracks: list[_Track] = []
+        self._cols = 0  # cell columns of the current frame
         self._flicker: FloatImage | None = None  # per cell: how often it was active lately
         # Learned nuisance cells on a normalised grid (see learning.NuisanceMemory).
         self.learned: BoolImage | None = None
@@ -381,20 +383,9 @@ class MotionDetector:
         self._half_threshold = np.float32(settings.threshold * 0.5)
         self._flicker_rate = np.float32(1.0 / max(1.0, FLICKER_SECONDS * settings.detect_fps))
         # How far a track may jump between frames (share of the frame): a cell or two at
-        # camera rates; a keyframe apart, as far as a walker goes in that time.
+        # camera rates (0.0 here); a keyframe apart, as far as a walker goes in that time.
         fps = settings.detect_fps
-        low = fps < LOW_RATE_FPS
-        self._reach = REACH_SPEED / fps if low else 0.0
-        # A keyframe apart, two sightings already show travel, and a walker's outline
-        # changes with each step (no per-frame shape check).
-        self._travel_frames = (
-            (TRAVEL_FRAMES - 1, RESTLESS_TRAVEL_FRAMES - 1)
-            if low
-            else (
-                TRAVEL_FRAMES,
-                RESTLESS_TRAVEL_FRAMES,
-            )
-        )
+        self._reach = REACH_SPEED / fps if fps < LOW_RATE_FPS else 0.0
         self._derived_from = settings
 
     def _constant(self, value: np.float32, shape: tuple[int, ...]) -> FloatImage:
@@ -594,6 +585,7 @@ class MotionDetector:
         assert flicker is not None
         learned = self._learned_cells
         rows = labels.shape[0]
+        self._cols = labels.shape[1]
         slack = (
             max(1, round(self._reach * rows)),
             max(1, round(self._reach * labels.shape[1])),
@@ -633,10 +625,10 @@ class MotionDetector:
                 and n >= FILL_MIN * (r1 - r0) * (c1 - c0)
             )
             if calm:
-                travel, travelling = track.travel(rows, self._travel_frames[0])
+                travel, travelling = track.travel(rows)
             else:
                 # Flickering or restless cells raise their own bar: longer, bigger travel.
-                travel, travelling = track.travel(rows, self._travel_frames[1])
+                travel, travelling = track.travel(rows, RESTLESS_TRAVEL_FRAMES)
                 travelling = travelling and area >= RESTLESS_SIZE * self.settings.min_size
             if self._reach and track.gaps:
                 # Seconds apart, leaves seen again after a gap have "travelled" anywhere.
@@ -661,7 +653,8 @@ class MotionDetector:
             track.coherent = (
                 track.coherent
                 or travelling
-                or (quiet and track.age >= 2 and not track.gaps)
+                # Persisting means in place: not a blob here and another one far off.
+                or (quiet and track.age >= 2 and not track.gaps and not track.jumps)
                 or track.solid >= 2
             )
             blob = Blob(
@@ -704,23 +697,28 @@ class MotionDetector:
         """The track this blob continues (the oldest one it overlaps), or a new one."""
         r0, c0, r1, c1 = box
         best: _Track | None = None
+        best_key = (False, False, 0)
         for track in self._tracks:
             t0, u0, t1, u1 = track.box
             # Overlap, with `slack` cells (one at camera rates: a walker moves a cell or
             # two per frame). A track not seen last frame keeps one cell: a wide reach
             # from where leaves were seconds ago would catch whatever moves there now.
             sr, sc = slack if not track.missed else (1, 1)
-            if (
+            if not (
                 t0 - sr <= r1
                 and r0 <= t1 + sr
                 and u0 - sc <= c1
                 and c0 <= u1 + sc
                 and track.size <= SIZE_JUMP * size
                 and size <= SIZE_JUMP * track.size
-                # A counted object first (a walker in front of leaves), then the oldest.
-                and (best is None or (track.coherent, track.age) > (best.coherent, best.age))
             ):
-                best = track
+                continue
+            # The one in place first (within reach, several people are candidates), then
+            # a counted object (a walker in front of leaves), then the oldest.
+            in_place = sr == sc == 1 or _touches(track.box, box)
+            key = (in_place, track.coherent, track.age)
+            if best is None or key > best_key:
+                best, best_key = track, key
         if best is None:
             # Something joined a counted object (a walker stepping in front of leaves):
             # the object goes on, merged.
@@ -729,10 +727,13 @@ class MotionDetector:
             return _Track(box, centre, centre, size=size)
         step = float(np.hypot(centre[0] - best.last[0], centre[1] - best.last[1]))
         t0, u0, t1, u1 = best.box
-        steady = self._reach > 0.0 or (
+        # Seconds apart, something stepping in or out at a side changes its width a lot.
+        cols = self._cols
+        entering = self._reach > 0.0 and (c0 == 0 or u0 == 0 or cols in (c1, u1))
+        steady = (
             best.steady
             and _similar(r1 - r0, t1 - t0, SHAPE_JUMP)
-            and _similar(c1 - c0, u1 - u0, SHAPE_JUMP)
+            and (entering or _similar(c1 - c0, u1 - u0, SHAPE_JUMP))
         )
         # A copy per blob: a track that splits (two people parting) goes on in both.
         return _Track(
@@ -743,6 +744,7 @@ class MotionDetector:
             best.age + 1,
             size=size,
             gaps=best.gaps + best.missed,
+            jumps=best.jumps + int(not _touches(best.box, box)),  # always 0 at >= 2 fps
             born_learned=best.born_learned,
             solid=best.solid if not best.missed else 0,
             coherent=best.coherent,
