@@ -500,3 +500,56 @@ BRANCH_GUST = Scenario("branch_gust", 12, _gust_branch(2.5, 72))
 BRANCH_GUST_AGAIN = Scenario("branch_gust_again", 12, _gust_branch(3.0, 71))
 BRANCH_WALKER = Scenario("branch_walker", 10, _branch_and_walker, appears=WALK_IN)
 WALKER = Scenario("walker", 10, _crossing(3.0, 0.2), appears=3.0)
+
+
+# Keyframe rates: walkers whose way is not a plain crossing (written by an outside review
+# of the keyframe-rate detector; found at 1 and 1.5 fps, at 0.5 fps too).
+
+
+def _walk_stop_walk(seed: int) -> Callable[..., RGB]:
+    """Walks in from the left, stands still for 5 s mid-picture, walks on."""
+    ground = backdrop(seed)
+
+    def render(t: float, rng: np.random.Generator) -> RGB:
+        image = ground + _noise(rng)
+        if t >= 3.0:
+            walked = min(t - 3.0, 3.0) + max(0.0, t - 11.0)
+            if (x := -0.06 + 0.15 * walked) < 1.0:
+                _person(image, x, 0.45)
+        return image
+
+    return render
+
+
+def _far_diagonal(seed: int) -> Callable[..., RGB]:
+    """Someone small and far off, walking slowly down the picture's diagonal."""
+    ground = backdrop(seed)
+
+    def render(t: float, rng: np.random.Generator) -> RGB:
+        image = ground + _noise(rng)
+        if t >= 3.0 and (f := (t - 3.0) * 0.06) < 1.0:
+            _person(image, 0.15 + 0.7 * f, 0.30 + 0.3 * f, 0.35)
+        return image
+
+    return render
+
+
+def _two_together(seed: int) -> Callable[..., RGB]:
+    """Two people walking side by side (one blob, or two that touch)."""
+    ground = backdrop(seed)
+
+    def render(t: float, rng: np.random.Generator) -> RGB:
+        image = ground + _noise(rng)
+        if t >= 3.0 and (x := -0.14 + (t - 3.0) * 0.14) < 1.0:
+            _person(image, x, 0.46, 1.0)
+            _person(image, x + 0.075, 0.42, 1.05)
+        return image
+
+    return render
+
+
+KEYFRAME_OBJECTS = [
+    Scenario("walk_stop_walk", 20, _walk_stop_walk(202), appears=3.0),
+    Scenario("far_diagonal", 20, _far_diagonal(203), appears=3.0),
+    Scenario("two_together", 14, _two_together(206), appears=3.0),
+]

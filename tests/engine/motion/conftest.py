@@ -9,6 +9,7 @@ import pytest
 
 from ...scenarios import (
     BRANCH,
+    KEYFRAME_OBJECTS,
     NUISANCE_CLASSES,
     NUISANCE_SCENARIOS,
     OBJECT_CLASSES,
@@ -24,6 +25,12 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         s.name: render_video(s, folder / f"{s.name}.mp4")
         for s in [*OBJECT_SCENARIOS, *NUISANCE_SCENARIOS, BRANCH]
     }
+
+
+@pytest.fixture(scope="session")
+def keyframe_videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("keyframe_scenes")
+    return {s.name: render_video(s, folder / f"{s.name}.mp4") for s in KEYFRAME_OBJECTS}
 
 
 @pytest.fixture(scope="session")

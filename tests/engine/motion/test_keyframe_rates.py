@@ -21,6 +21,7 @@ from custom_components.privacy_cam.engine.motion.detector import MotionSettings
 
 from ...scenarios import (
     BRANCH,
+    KEYFRAME_OBJECTS,
     NUISANCE_CLASSES,
     NUISANCE_SCENARIOS,
     OBJECT_CLASSES,
@@ -31,11 +32,15 @@ from ...scenarios import (
 PATHS = [pytest.param(False, id="numpy"), pytest.param(True, id="opencv")]
 VTEST = Path(__file__).parents[2] / "data" / "vtest.avi"
 NUISANCES = [*NUISANCE_SCENARIOS, BRANCH, *(v.scenario for v in NUISANCE_CLASSES)]
-OBJECTS = [*OBJECT_SCENARIOS, *(v.scenario for v in OBJECT_CLASSES)]
+OBJECTS = [*OBJECT_SCENARIOS, *(v.scenario for v in OBJECT_CLASSES), *KEYFRAME_OBJECTS]
 
 
-def _video(scenario: Scenario, rendered: dict[str, Path], videos: dict[str, Path]) -> Path:
-    return rendered.get(scenario.name) or videos[scenario.name]
+@pytest.fixture
+def scenes(
+    rendered: dict[str, Path], videos: dict[str, Path], keyframe_videos: dict[str, Path]
+) -> dict[str, Path]:
+    """Every rendered scene by name."""
+    return {**rendered, **videos, **keyframe_videos}
 
 
 @pytest.mark.parametrize("use_opencv", PATHS)
@@ -45,11 +50,10 @@ def test_nuisance_never_fires_a_keyframe_at_a_time(
     scenario: Scenario,
     fps: float,
     use_opencv: bool,
-    rendered: dict[str, Path],
-    videos: dict[str, Path],
+    scenes: dict[str, Path],
 ) -> None:
     settings = replace(scenario.settings, detect_fps=fps)
-    analysis = analyse_video(_video(scenario, rendered, videos), settings, use_opencv=use_opencv)
+    analysis = analyse_video(scenes[scenario.name], settings, use_opencv=use_opencv)
     assert analysis.events == [], [e.as_dict() for e in analysis.events]
 
 
@@ -60,12 +64,11 @@ def test_object_found_a_keyframe_at_a_time(
     scenario: Scenario,
     fps: float,
     use_opencv: bool,
-    rendered: dict[str, Path],
-    videos: dict[str, Path],
+    scenes: dict[str, Path],
 ) -> None:
     interval = 1 / fps
     settings = replace(scenario.settings, detect_fps=fps)
-    analysis = analyse_video(_video(scenario, rendered, videos), settings, use_opencv=use_opencv)
+    analysis = analyse_video(scenes[scenario.name], settings, use_opencv=use_opencv)
     assert len(analysis.events) == 1, [e.as_dict() for e in analysis.events]
     event = analysis.events[0]
     assert scenario.appears is not None
