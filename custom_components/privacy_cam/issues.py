@@ -83,14 +83,19 @@ class CameraIssues:
         self._timer = None
         if self.last_error is None:
             return  # back online meanwhile
+        self._async_warn(self.unreachable_id, "camera_unreachable", self.last_error.message)
+
+    @callback
+    def _async_warn(self, issue_id: str, translation_key: str, error: str) -> None:
+        """A non-fixable warning about this camera, saying why."""
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            self.unreachable_id,
+            issue_id,
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
-            translation_key="camera_unreachable",
-            translation_placeholders={"name": self.entry.title, "error": self.last_error.message},
+            translation_key=translation_key,
+            translation_placeholders={"name": self.entry.title, "error": error},
         )
 
     @callback
@@ -126,15 +131,7 @@ class CameraIssues:
         error = self.detect_error
         if error is None or self.last_error is not None:
             return  # back meanwhile, or the whole camera is down (async_online re-arms)
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self.detection_stream_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="detection_stream_failing",
-            translation_placeholders={"name": self.entry.title, "error": error},
-        )
+        self._async_warn(self.detection_stream_id, "detection_stream_failing", error)
 
     @callback
     def async_disk_full(self) -> None:
