@@ -280,12 +280,12 @@ def _abandoned_clip(video: Path, path: Path) -> Path:
     """A clip whose writer died mid-event; returns its temporary file."""
     import os
 
-    from custom_components.privacy_cam.engine.recording.clipwriter import H264Writer
+    from custom_components.privacy_cam.engine.recording.clipwriter import RemuxWriter
 
     from .peers.videos import read_packets
 
     packets, info = read_packets(video, 40)
-    writer = H264Writer(path, info)
+    writer = RemuxWriter(path, info)
     for packet in packets:
         writer.write(packet)
     os.close(writer._lock_fd or -1)  # what the kernel does when the process dies

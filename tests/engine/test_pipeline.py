@@ -222,6 +222,12 @@ def two_streams(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return make_two_streams(tmp_path_factory.mktemp("streams"))
 
 
+@pytest.fixture(scope="module")
+def two_streams_h265(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An H.265 main stream and an H.264 substream, as many cameras send by default."""
+    return make_two_streams(tmp_path_factory.mktemp("streams_h265"), main_encoder="libx265")
+
+
 def _two_stream_pipeline(
     main_url: str, sub_url: str, store: ClipStore, outputs: Outputs
 ) -> CameraPipeline:
@@ -233,10 +239,12 @@ def _two_stream_pipeline(
     )
 
 
+@pytest.mark.parametrize("main_codec", ["h264", "hevc"])
 def test_detects_on_the_substream_and_records_the_main_stream(
-    tmp_path: Path, two_streams: tuple[Path, Path]
+    tmp_path: Path, main_codec: str, request: pytest.FixtureRequest
 ) -> None:
-    main_video, sub_video = two_streams
+    streams = "two_streams" if main_codec == "h264" else "two_streams_h265"
+    main_video, sub_video = request.getfixturevalue(streams)
     outputs = Outputs()
     store = _store(tmp_path)
     with rtsp_server(main_video, f"/sub={sub_video}") as server:
@@ -246,9 +254,12 @@ def test_detects_on_the_substream_and_records_the_main_stream(
             wait_until(lambda: outputs.of(MotionChanged), 15)
             wait_until(lambda: pipeline.recorder.recording, 5)
             time.sleep(2.0)  # some of the event on disk
+            # A still of the main stream: its latest keyframe, decoded on demand.
+            still = pipeline.source.still_jpeg()
         finally:
             pipeline.stop()
             pipeline.close()
+    assert still is not None and still.startswith(b"\xff\xd8")
     assert pipeline.source.stats.decoded_frames == 0  # the main stream was never decoded
     assert pipeline.detect_source is not None and pipeline.detect_source.stats.decoded_frames > 0
     bars = SUB_BAR / SUB_SIZE[1]
@@ -261,6 +272,11 @@ def test_detects_on_the_substream_and_records_the_main_stream(
     with av.open(str(store.root / saved.clip.path)) as container:
         stream = container.streams.video[0]
         assert (stream.width, stream.height) == MAIN_SIZE  # recorded at full resolution
+        assert stream.codec_context.name == main_codec  # as the camera sent it
+        # H.265 as 'hvc1', the sample entry Apple's players need.
+        assert stream.codec_tag == {"h264": "avc1", "hevc": "hvc1"}[main_codec]
+        frames = len(list(container.decode(stream)))  # every frame decodes
+    assert frames >= saved.clip.duration * 10 - 2  # (10 fps)
     thumbnail = av.open(str(store.root / saved.clip.thumbnail))
     with thumbnail:
         picture = next(thumbnail.decode(video=0))
@@ -271,6 +287,36 @@ def test_detects_on_the_substream_and_records_the_main_stream(
     empty = still.reformat(picture.width, picture.height).to_ndarray(format="gray")
     walker = np.argwhere(np.abs(gray - empty.astype(np.int16)) > 60)
     assert walker.size and walker[:, 1].min() >= picture.width * 0.5
+
+
+def test_a_single_h265_stream_is_watched_and_recorded(
+    tmp_path: Path, two_streams_h265: tuple[Path, Path]
+) -> None:
+    """A camera with only an H.265 stream: decoded for detection, remuxed for the clip."""
+    main_video, _sub_video = two_streams_h265
+    outputs = Outputs()
+    store = _store(tmp_path)
+    with rtsp_server(main_video) as server:
+        source = create_source(SourceConfig(kind="rtsp", url=server.url()))
+        policy = RecordPolicy(RecordMode.MOTION, preroll=1.0, postroll=1.0)
+        pipeline = CameraPipeline(source, store, "porch", MotionSettings(), outputs, policy=policy)
+        pipeline.start()
+        try:
+            wait_until(lambda: outputs.of(MotionChanged), 15)
+            wait_until(lambda: pipeline.recorder.recording, 5)
+            time.sleep(2.0)
+        finally:
+            pipeline.stop()
+            pipeline.close()
+    assert source.stats.codec == "hevc" and source.stats.decoded_frames > 0
+    assert outputs.of(MotionChanged)[0].event.box[0] >= 0.5  # the walker's right half
+    (saved,) = outputs.of(ClipSaved)
+    assert saved.clip.duration >= 2.0
+    with av.open(str(store.root / saved.clip.path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "hevc" and stream.codec_tag == "hvc1"
+        assert (stream.width, stream.height) == MAIN_SIZE
+        assert len(list(container.decode(stream))) >= saved.clip.duration * 10 - 2
 
 
 def test_detection_falls_back_to_the_main_stream_and_back(

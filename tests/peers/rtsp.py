@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import av
+
 from .http_camera import _free_port
 
 RTSP_PYTHON = "/usr/bin/python3"  # Debian's, which has GObject introspection
@@ -19,8 +21,9 @@ class RtspServer:
         if not Path(RTSP_PYTHON).exists():
             raise RuntimeError("Debian's python3 is missing: run scripts/setup as root")
         self.port = port or _free_port()
+        mounts = [_mount(spec) for spec in (f"/cam={video}", *extra)]
         self.process = subprocess.Popen(
-            [RTSP_PYTHON, str(SCRIPT), str(self.port), f"/cam={video}", *extra],
+            [RTSP_PYTHON, str(SCRIPT), str(self.port), *mounts],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -35,6 +38,17 @@ class RtspServer:
     def stop(self) -> None:
         self.process.kill()
         self.process.wait(5)
+
+
+def _mount(spec: str) -> str:
+    """`MOUNT=FILE` as the server wants it: H.265 files are marked (`MOUNT=h265:FILE`)."""
+    mount, sep, path = spec.partition("=")
+    if not sep or not Path(path).is_file():
+        return spec  # options (--auth USER:PASS), or a file that is not there (yet)
+    with av.open(path) as container:
+        if container.streams.video and container.streams.video[0].codec_context.name == "hevc":
+            return f"{mount}=h265:{path}"
+    return spec
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """A real RTSP server for tests: gst-rtsp-server serving MP4 files over RTSP.
 
 Run with Debian's /usr/bin/python3 (it has GObject introspection):
-    rtsp_server.py PORT MOUNT=FILE.mp4 [MOUNT=FILE.mp4 ...] [--auth USER:PASS]
+    rtsp_server.py PORT MOUNT=[h265:]FILE.mp4 [MOUNT=...] [--auth USER:PASS]
 Prints "READY" once listening. Each client gets the file from its start.
 With --auth every mount needs HTTP basic credentials.
 """
@@ -36,10 +36,12 @@ def main() -> None:
     mounts = server.get_mount_points()
     for spec in args:
         mount, path = spec.split("=", 1)
+        # "h265:FILE" serves an H.265 MP4 (rtsp.py tells which a file holds).
+        codec, _, path = path.partition(":") if path.startswith("h265:") else ("h264", "", path)
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(
-            f"( filesrc location={path} ! qtdemux ! h264parse ! "
-            "rtph264pay name=pay0 pt=96 config-interval=1 )"
+            f"( filesrc location={path} ! qtdemux ! {codec}parse ! "
+            f"rtp{codec}pay name=pay0 pt=96 config-interval=1 )"
         )
         factory.set_shared(False)
         factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP)

@@ -1,4 +1,4 @@
-"""Generated H.264 test videos with known content."""
+"""Generated H.264 (and H.265) test videos with known content."""
 
 from __future__ import annotations
 
@@ -19,15 +19,17 @@ def make_h264(
     seconds: float = 20.0,
     gop: int | None = None,
     seed: int = 1,
+    encoder: str = "libx264",
 ) -> Path:
-    """A textured scene with a bright square sliding across, as H.264 MP4."""
+    """A textured scene with a bright square sliding across, as H.264 MP4
+    (`encoder="libx265"`: H.265)."""
     rng = np.random.default_rng(seed)
     background = rng.integers(40, 200, (height, width), dtype=np.uint8)
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps, 1))
+        stream = container.add_stream(encoder, rate=Fraction(fps, 1))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.gop_size = gop or fps
-        stream.options = {"preset": "ultrafast", "bframes": "0"}
+        stream.options = _options(encoder, gop or fps)
         size = max(8, height // 5)
         for index in range(int(seconds * fps)):
             luma = background.copy()
@@ -71,14 +73,25 @@ BITS = 10
 BLOCK = 32
 
 
-def make_numbered(path: Path, *, fps: int = 10, seconds: float = 20.0, gop: int = 10) -> Path:
-    """H.264 whose every frame carries its own number as a 10-bit barcode on top."""
+def make_numbered(
+    path: Path,
+    *,
+    fps: int = 10,
+    seconds: float = 20.0,
+    gop: int = 10,
+    encoder: str = "libx264",
+) -> Path:
+    """H.264 (or H.265) whose every frame carries its own number as a 10-bit barcode."""
     width, height = BITS * BLOCK, 96
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps, 1))
+        stream = container.add_stream(encoder, rate=Fraction(fps, 1))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.gop_size = gop
-        stream.options = {"preset": "ultrafast", "bframes": "0", "keyint_min": str(gop)}
+        stream.options = (
+            {"preset": "ultrafast", "bframes": "0", "keyint_min": str(gop)}
+            if encoder == "libx264"
+            else _options(encoder, gop)
+        )
         for index in range(int(seconds * fps)):
             luma = np.full((height, width), 60, np.uint8)
             for bit in range(BITS):
@@ -129,9 +142,16 @@ WALKER_APPEARS = 3.0  # seconds into the videos
 
 
 def make_two_streams(
-    folder: Path, *, fps: int = 10, seconds: float = 14.0, sub_gop: float = 2.0
+    folder: Path,
+    *,
+    fps: int = 10,
+    seconds: float = 14.0,
+    sub_gop: float = 2.0,
+    main_encoder: str = "libx264",
 ) -> tuple[Path, Path]:
-    """From 3 s on, someone walks in from the right edge, staying in the right half."""
+    """From 3 s on, someone walks in from the right edge, staying in the right half.
+
+    `main_encoder="libx265"`: an H.265 main stream (the substream stays H.264)."""
     from ..scenarios import BACKGROUND, HEIGHT, WIDTH, _person  # only for these videos
 
     rng = np.random.default_rng(5)
@@ -147,20 +167,25 @@ def make_two_streams(
         boxed[SUB_BAR : SUB_BAR + HEIGHT] = picture
         subs.append(av.VideoFrame.from_ndarray(boxed, "rgb24"))
     return (
-        _encode(folder / "main.mp4", main, MAIN_SIZE, fps, 2.0),
+        _encode(folder / "main.mp4", main, MAIN_SIZE, fps, 2.0, main_encoder),
         _encode(folder / "sub.mp4", subs, SUB_SIZE, fps, sub_gop),
     )
 
 
 def _encode(
-    path: Path, frames: list[av.VideoFrame], size: tuple[int, int], fps: int, gop: float
+    path: Path,
+    frames: list[av.VideoFrame],
+    size: tuple[int, int],
+    fps: int,
+    gop: float,
+    encoder: str = "libx264",
 ) -> Path:
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps, 1))
+        stream = container.add_stream(encoder, rate=Fraction(fps, 1))
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.codec_context.gop_size = round(gop * fps)
-        stream.options = {"preset": "ultrafast", "bframes": "0"}
+        stream.options = _options(encoder, round(gop * fps))
         for index, frame in enumerate(frames):
             frame.pts = index
             for packet in stream.encode(frame):
@@ -168,6 +193,13 @@ def _encode(
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def _options(encoder: str, gop: int) -> dict[str, str]:
+    if encoder == "libx265":  # as cameras send it: no B-frames, a fixed keyframe interval
+        params = f"bframes=0:keyint={gop}:min-keyint={gop}:scenecut=0:log-level=error"
+        return {"preset": "ultrafast", "x265-params": params}
+    return {"preset": "ultrafast", "bframes": "0"}
 
 
 def transcode_h264(source: Path, path: Path, *, seconds: float, gop: int = 10) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.privacy_cam.engine.recording.clipwriter import encode_jpegs, remux_h264
+from custom_components.privacy_cam.engine.recording.clipwriter import encode_jpegs, remux_packets
 from custom_components.privacy_cam.engine.sources.frames import JpegFrame
 
 from ...peers.videos import jpeg_frames, make_h264, read_packets
@@ -72,7 +72,7 @@ def _play(folder: Path, clip: str) -> tuple[int, float]:
 def test_remuxed_clip_plays_in_chromium(tmp_path: Path) -> None:
     video = make_h264(tmp_path / "camera.mp4", seconds=6.0)
     packets, info = read_packets(video, 50)
-    duration = remux_h264(packets, info, tmp_path / "clip.mp4")
+    duration = remux_packets(packets, info, tmp_path / "clip.mp4")
     state, played = _play(tmp_path, "clip.mp4")
     assert state >= 3
     assert abs(played - duration) <= 0.5 and abs(played - 5.0) <= 0.5
@@ -83,14 +83,14 @@ def test_salvaged_clip_plays_in_chromium(tmp_path: Path) -> None:
     import os
 
     from custom_components.privacy_cam.engine.recording.clipstore import ClipStore
-    from custom_components.privacy_cam.engine.recording.clipwriter import H264Writer
+    from custom_components.privacy_cam.engine.recording.clipwriter import RemuxWriter
 
     video = make_h264(tmp_path / "camera.mp4", seconds=6.0)
     packets, info = read_packets(video, 50)
     store = ClipStore(tmp_path / "privacy_cam")
     store.load()
     path, _ = store.new_paths("garden", 1_700_000_000.0, "abcdefabcdef")
-    writer = H264Writer(path, info)
+    writer = RemuxWriter(path, info)
     for packet in packets:
         writer.write(packet)
     os.close(writer._lock_fd or -1)  # the process died: the kernel drops its lock

@@ -20,7 +20,7 @@ from custom_components.privacy_cam.engine.pipeline import (
     WriteFailed,
 )
 from custom_components.privacy_cam.engine.recording.clipstore import Clip, ClipStore
-from custom_components.privacy_cam.engine.recording.clipwriter import encode_jpegs, remux_h264
+from custom_components.privacy_cam.engine.recording.clipwriter import encode_jpegs, remux_packets
 from custom_components.privacy_cam.engine.recording.preroll import PrerollBuffer
 from custom_components.privacy_cam.engine.recording.recorder import ClipRecorder
 from custom_components.privacy_cam.engine.sources.frames import EncodedPacket, JpegFrame, StreamInfo
@@ -192,7 +192,7 @@ def test_writers_refuse_bad_input(tmp_path: Path) -> None:
 
     not_key = EncodedPacket(b"\x00", 0, 0, Fraction(1, 10), False, 0.0)
     with pytest.raises(ValueError, match="keyframe"):
-        remux_h264([not_key], info, tmp_path / "a.mp4")
+        remux_packets([not_key], info, tmp_path / "a.mp4")
     with pytest.raises(ValueError, match="no frames"):
         encode_jpegs([], tmp_path / "b.mp4")
     assert not list(tmp_path.iterdir())
@@ -220,7 +220,7 @@ def test_remux_times_packets_without_time(tmp_path: Path, numbered: Path) -> Non
 
     untimed = [replace(packets[0], pts=None, dts=None), *packets[1:20]]
     broken = [*untimed, replace(packets[20], pts=None, dts=None), *packets[21:30]]
-    duration = remux_h264(broken, info, tmp_path / "clip.mp4")
+    duration = remux_packets(broken, info, tmp_path / "clip.mp4")
     numbers, _ = check_mp4(tmp_path / "clip.mp4")
     assert numbers == list(range(30)) and abs(duration - 3.0) <= 0.15
 

@@ -27,7 +27,7 @@ from custom_components.privacy_cam.engine.pipeline import (
 )
 from custom_components.privacy_cam.engine.recording.clipstore import Clip, ClipStore
 from custom_components.privacy_cam.engine.recording.clipwriter import (
-    H264Writer,
+    RemuxWriter,
     being_written,
     complete_length,
 )
@@ -51,6 +51,16 @@ def long_gop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def numbered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_numbered(tmp_path_factory.mktemp("numbered") / "numbered.mp4", seconds=30)
+
+
+@pytest.fixture(scope="module")
+def numbered_h265(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("numbered_h265")
+    return make_numbered(folder / "numbered.mp4", seconds=30, encoder="libx265")
+
+
+# The crash tests run on an H.264 and an H.265 camera: both are remuxed as sent.
+CODECS = pytest.mark.parametrize("codec_video", ["numbered", "numbered_h265"])
 
 
 def _numbers(path: Path) -> list[int]:
@@ -98,6 +108,39 @@ def _fed_recorder(
     recorder = ClipRecorder(source, store, "garden", clips.add, clips.errors.append, **kwargs)
     recorder.start()
     return recorder, clips, _timed(packets)
+
+
+def test_a_camera_that_comes_back_in_another_codec_goes_on_in_a_new_part(
+    tmp_path: Path, numbered: Path, numbered_h265: Path
+) -> None:
+    """Its owner switched the camera to H.265 during an event (it restarts its stream):
+    the H.264 part is closed at the outage, the event goes on in an H.265 part, and the
+    pre-roll's H.264 never ends up in the H.265 file."""
+    store = ClipStore(tmp_path / "privacy_cam")
+    store.load()
+    recorder, clips, before = _fed_recorder(numbered, store, 60, preroll=2.0, postroll=0.0)
+    after_packets, _info = read_packets(numbered_h265, 40)
+    after = _timed(after_packets, before[-1].wall + 3.0)  # back 3 s later
+    try:
+        for index, packet in enumerate(before):
+            if index == 35:
+                recorder.begin("motion", "walker", since=packet.wall - 1.0)
+            recorder.add(packet)
+        for packet in after:
+            recorder.add(packet)
+        recorder.end("walker", after[-1].wall)
+        first, second = sorted(clips.wait(2), key=lambda clip: clip.part)
+    finally:
+        recorder.stop()
+    assert clips.errors == []
+    assert (first.part, second.part) == (1, 2) and first.event_id == second.event_id
+    codecs = []
+    for clip in (first, second):
+        with av.open(str(store.root / clip.path)) as container:
+            codecs.append(container.streams.video[0].codec_context.name)
+    assert codecs == ["h264", "hevc"]
+    assert _numbers(store.root / first.path) == list(range(20, 60))  # from the keyframe
+    assert _numbers(store.root / second.path) == list(range(39))  # (ends at the last one)
 
 
 def test_manual_clip_is_as_long_as_asked_beside_motion(tmp_path: Path, long_gop: Path) -> None:
@@ -181,7 +224,7 @@ def test_clock_restarts_and_repeated_timestamps_are_repaired(
     base = second[0].dts or 0
     second = [replace(p, dts=(p.dts or 0) - base, pts=(p.pts or 0) - base) for p in second]
     first[20] = replace(first[20], dts=first[19].dts, pts=first[19].pts)  # 9000 >= 9000
-    writer = H264Writer(tmp_path / "clip.mp4", info)
+    writer = RemuxWriter(tmp_path / "clip.mp4", info)
     for packet in [*first, *second]:
         writer.write(packet)
     duration = writer.finish()
@@ -198,7 +241,7 @@ def test_new_session_waits_for_a_keyframe(tmp_path: Path, numbered: Path) -> Non
     packets, info = read_packets(numbered, 60)
     first, second = _timed(packets[:25]), _timed(packets[25:], start=T0 + 6.0)
     second = [replace(p, dts=(p.dts or 0) - 250_000, pts=(p.pts or 0) - 250_000) for p in second]
-    writer = H264Writer(tmp_path / "clip.mp4", info)
+    writer = RemuxWriter(tmp_path / "clip.mp4", info)
     for packet in [*first, *second]:
         writer.write(packet)
     writer.finish()
@@ -206,13 +249,17 @@ def test_new_session_waits_for_a_keyframe(tmp_path: Path, numbered: Path) -> Non
     assert _numbers(tmp_path / "clip.mp4") == [*range(25), *range(30, 60)]
 
 
-def test_crashed_clip_is_salvaged_up_to_its_last_fragment(tmp_path: Path, numbered: Path) -> None:
+@CODECS
+def test_crashed_clip_is_salvaged_up_to_its_last_fragment(
+    tmp_path: Path, codec_video: str, request: pytest.FixtureRequest
+) -> None:
     """A writer abandoned mid-event (the process died): the next load lists what was on disk."""
+    numbered: Path = request.getfixturevalue(codec_video)
     store = ClipStore(tmp_path / "privacy_cam")
     store.load()
     packets, info = read_packets(numbered, 75)
     video, _ = store.new_paths("garden", T0, "abcdefabcdef")
-    writer = H264Writer(video, info)
+    writer = RemuxWriter(video, info)
     for packet in _timed(packets):
         writer.write(packet)
     # No finish: frames 0-69 are in complete fragments, 70-74 in the open one. The process
@@ -234,6 +281,9 @@ def test_crashed_clip_is_salvaged_up_to_its_last_fragment(tmp_path: Path, number
     assert clip.duration == pytest.approx(len(numbers) / FPS, abs=0.15)
     data = (restarted.root / clip.path).read_bytes()
     assert data.find(b"moov") < data.find(b"mdat")
+    with av.open(str(restarted.root / clip.path)) as container:
+        tag = container.streams.video[0].codec_tag
+    assert tag == {"numbered": "avc1", "numbered_h265": "hvc1"}[codec_video]
 
 
 def test_a_clip_being_written_is_not_salvaged(tmp_path: Path, numbered: Path) -> None:
@@ -245,7 +295,7 @@ def test_a_clip_being_written_is_not_salvaged(tmp_path: Path, numbered: Path) ->
     video, thumb = store.new_paths("garden", T0, "abcdefabcdef")
     fresh = thumb.with_name(f".{thumb.stem}.part.jpg")
     fresh.write_bytes(b"being written")
-    writer = H264Writer(video, info)
+    writer = RemuxWriter(video, info)
     for packet in _timed(packets):
         writer.write(packet)
     other = ClipStore(tmp_path / "privacy_cam")
@@ -275,8 +325,12 @@ time.sleep(60)
 """
 
 
-def test_sigkill_during_an_event_keeps_the_footage(tmp_path: Path, numbered: Path) -> None:
+@CODECS
+def test_sigkill_during_an_event_keeps_the_footage(
+    tmp_path: Path, codec_video: str, request: pytest.FixtureRequest
+) -> None:
     """SIGKILL a process that records: the restart lists the event up to its last keyframe."""
+    numbered: Path = request.getfixturevalue(codec_video)
     root = tmp_path / "privacy_cam"
     script = RECORD_AND_DIE.format(
         root=str(Path(__file__).parents[3]), store=str(root), video=str(numbered)

@@ -8,7 +8,7 @@ fragment. Finishing remuxes the fragments (no re-encode, ~20 ms per 30 s of
 1080p) into a plain MP4 with the moov atom first (`+faststart`), which every
 player handles, and renames it into place.
 
-H.264 is remuxed as the camera sent it; timestamps are rebased onto one clip
+H.264 and H.265 are remuxed as the camera sent them; timestamps are rebased onto one clip
 clock: a reconnect (the camera's clock restarts or jumps) continues the clip
 after a gap as long as the outage, and equal or backward timestamps within a
 session are nudged forward instead of failing the file. JPEG stills (MJPEG and
@@ -49,6 +49,12 @@ JPEG_KEYFRAME_SECONDS = 2.0  # fragment length of encoded stills
 # Fragments are pushed to the OS at once (a crash of the process loses nothing); every
 # few seconds they are also forced to the disk, so a power cut loses at most that much.
 SYNC_INTERVAL = 5.0
+# Codecs recorded as the camera sends them (Annex B packets), and FFmpeg's raw demuxer
+# for each, which parses a stream's parameters from its parameter sets + a keyframe.
+REMUX_FORMATS = {"h264": "h264", "hevc": "hevc"}
+# MP4 sample entries: Apple's players (Safari, iOS) play H.265 only as 'hvc1'; FFmpeg's
+# default, 'hev1', plays nowhere else either.
+SAMPLE_ENTRIES = {"hevc": "hvc1"}
 
 
 def temporary_path(path: Path) -> Path:
@@ -131,8 +137,9 @@ class ClipWriter:
                 self._lock_fd = None
 
 
-class H264Writer(ClipWriter):
-    """Remuxes H.264 packets (Annex B) as they arrive; the clip starts at a keyframe."""
+class RemuxWriter(ClipWriter):
+    """Remuxes H.264 or H.265 packets (Annex B) as they arrive; the clip starts at a
+    keyframe."""
 
     def __init__(self, path: Path, info: StreamInfo) -> None:
         super().__init__(path)
@@ -212,11 +219,14 @@ class H264Writer(ClipWriter):
             # No live input to copy stream parameters from: FFmpeg parses them from
             # SPS/PPS + the first keyframe (the template stays open while muxing).
             head = (self.info.extradata or b"") + packet.data
-            self._template = av.open(io.BytesIO(head), format="h264")
+            codec = self.info.codec
+            self._template = av.open(io.BytesIO(head), format=REMUX_FORMATS.get(codec, codec))
             self._out = self._create()
             self._stream = self._out.add_stream_from_template(
                 self._template.streams.video[0], opaque=True
             )
+            if codec in SAMPLE_ENTRIES:
+                self._stream.codec_tag = SAMPLE_ENTRIES[codec]
             self._stream.time_base = TIME_BASE  # the clip clock, kept exactly
             self._offset = -in_dts
         else:
@@ -349,7 +359,11 @@ def finalize(fragmented: Path, path: Path, until: float | None = None) -> float:
             time_base = stream.time_base or TIME_BASE
             limit = None if until is None else int(until / time_base)
             with av.open(str(tmp), "w", format="mp4", options=MP4_OPTIONS) as out:
-                target = out.add_stream_from_template(stream)
+                # opaque: the decoder's parameters; the default would open an encoder
+                # (libx264/libx265, threads and lookahead) for packets that are copied.
+                target = out.add_stream_from_template(stream, opaque=True)
+                if stream.codec_context.name in SAMPLE_ENTRIES:
+                    target.codec_tag = SAMPLE_ENTRIES[stream.codec_context.name]
                 target.time_base = time_base
                 for packet in source.demux(stream):
                     if packet.dts is None or packet.pts is None:
@@ -380,11 +394,11 @@ def finalize(fragmented: Path, path: Path, until: float | None = None) -> float:
 # Whole clips at once (tools, benchmarks, sharing) -------------------------------
 
 
-def remux_h264(packets: Sequence[EncodedPacket], info: StreamInfo, path: Path) -> float:
-    """Copy H.264 packets into an MP4 without re-encoding; returns the duration."""
+def remux_packets(packets: Sequence[EncodedPacket], info: StreamInfo, path: Path) -> float:
+    """Copy H.264 or H.265 packets into an MP4 without re-encoding; returns the duration."""
     if not packets or not packets[0].is_keyframe:
         raise ValueError("a clip must start with a keyframe")
-    return _write_all(H264Writer(path, info), packets)
+    return _write_all(RemuxWriter(path, info), packets)
 
 
 def encode_jpegs(frames: Sequence[JpegFrame], path: Path, fps: float | None = None) -> float:
@@ -394,7 +408,7 @@ def encode_jpegs(frames: Sequence[JpegFrame], path: Path, fps: float | None = No
     return _write_all(JpegWriter(path, fps), frames)
 
 
-def _write_all(writer: H264Writer | JpegWriter, items: Sequence[Any]) -> float:
+def _write_all(writer: RemuxWriter | JpegWriter, items: Sequence[Any]) -> float:
     write: Callable[[Any], None] = writer.write
     try:
         for item in items:

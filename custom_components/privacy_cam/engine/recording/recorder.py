@@ -25,10 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..sources.frames import Box, EncodedPacket, JpegFrame
+from ..sources.frames import Box, EncodedPacket, JpegFrame, StreamInfo
 from ..sources.source import Source
 from .clipstore import Clip, ClipStore
-from .clipwriter import ClipWriter, H264Writer, JpegWriter
+from .clipwriter import ClipWriter, JpegWriter, RemuxWriter
 from .preroll import PrerollBuffer
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,6 +65,41 @@ class _Active:
     label: str | None = None
     confidence: float | None = None
     person: float | None = None
+    stream: StreamInfo | None = None  # of the clip's first packet
+
+    def next_part(self, start: float) -> _Active:
+        """The event goes on in a new clip from `start` (wall time of a keyframe)."""
+        return _Active(
+            uuid.uuid4().hex[:12],
+            self.reason,
+            self.event_id,
+            self.part + 1,
+            self.since,
+            self.duration,
+            self.stop_at,
+            start,
+            thumbnail=self.thumbnail,
+            box=self.box,
+            motion_start=self.motion_start,
+            motion_end=self.motion_end,
+            label=self.label,
+            confidence=self.confidence,
+            person=self.person,
+        )
+
+
+def _other_stream(active: _Active, item: Item) -> bool:
+    """Does this keyframe start a stream another clip must hold (after a reconnect,
+    the camera's codec, size or parameter sets changed)?"""
+    if not isinstance(item, EncodedPacket) or item.info is None or active.stream is None:
+        return False
+    old, new = active.stream, item.info
+    return (old.codec, old.width, old.height, old.extradata) != (
+        new.codec,
+        new.width,
+        new.height,
+        new.extradata,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,28 +310,16 @@ class ClipRecorder:
         elif active.stop_at is not None and item.wall >= active.stop_at:
             self._finish_locked(active)
             return
-        elif item.is_keyframe and item.wall - active.start >= self.max_length - 0.1:
+        elif item.is_keyframe and (
             # Long event: close this part at a keyframe, go on in the next.
             # (a little slack: a keyframe due at the limit may arrive just before it)
+            item.wall - active.start >= self.max_length - 0.1 or _other_stream(active, item)
+        ):
             self._finish_locked(active)
-            active = _Active(
-                uuid.uuid4().hex[:12],
-                active.reason,
-                active.event_id,
-                active.part + 1,
-                active.since,
-                active.duration,
-                active.stop_at,
-                item.wall,
-                thumbnail=active.thumbnail,
-                box=active.box,
-                motion_start=active.motion_start,
-                motion_end=active.motion_end,
-                label=active.label,
-                confidence=active.confidence,
-                person=active.person,
-            )
+            active = active.next_part(item.wall)
             self._active.append(active)
+        if active.stream is None and isinstance(item, EncodedPacket):
+            active.stream = item.info
         active.last = item.wall
         self._jobs.put(_Write(active.clip_id, item))
 
@@ -341,10 +364,10 @@ class ClipRecorder:
             return None
         if isinstance(first, JpegFrame):
             writer: ClipWriter = JpegWriter(video, self.source.stats.fps or None)
-        elif self.source.info is None:
+        elif (info := first.info or self.source.info) is None:
             return None  # pragma: no cover - packets come after the stream info
         else:
-            writer = H264Writer(video, self.source.info)
+            writer = RemuxWriter(video, info)
         return writer
 
     def _finish(self, active: _Active) -> None:

@@ -20,6 +20,9 @@ from .urls import scrub, with_credentials
 # A live camera sends packets many times a second; a longer silence is a stall.
 # Kept under the 2 s stop budget because FFmpeg can only be interrupted by it.
 READ_TIMEOUT = 1.5
+# Codecs whose packets are kept for the recorder (remuxed as sent, `RemuxWriter`);
+# other codecs are watched, and not recorded.
+RECORDED_CODECS = frozenset({"h264", "hevc"})
 # Packets in a row that decode to nothing before we call the stream garbage
 # (a decoder may legitimately buffer a few frames before its first output).
 MAX_UNDECODABLE = 150
@@ -52,7 +55,7 @@ class Keyframe:
 
 
 class AvSource(Source):
-    """Demuxes with FFmpeg; keeps H.264 packets for remuxing and decodes for analysis.
+    """Demuxes with FFmpeg; keeps H.264/H.265 packets for remuxing, decodes for analysis.
 
     With decoding off (`SourceConfig.decode`, `set_decode`) it only demuxes: packets
     go on to the recorder, the stream info comes from the codec's headers, and a
@@ -154,14 +157,15 @@ class AvSource(Source):
             # Only intra frames: nothing to reorder, so out at once, not a keyframe late.
             codec.flags |= Flags.low_delay
         rate = stream.average_rate or stream.guessed_rate
-        keep_packets = codec.name == "h264"
+        keep_packets = codec.name in RECORDED_CODECS
         extradata = raw_extradata = codec.extradata
         annexb: Any = None
         if keep_packets and extradata and extradata[0] == 1:
-            # MP4-style (avcC) input, e.g. a replayed file: recordings want Annex B
+            # MP4-style (avcC/hvcC) input, e.g. a replayed file: recordings want Annex B
             # like RTSP sends, so convert packets and parameter sets once here.
-            annexb = av.BitStreamFilterContext("h264_mp4toannexb", stream)
-            extradata = avcc_to_annexb(extradata)
+            annexb = av.BitStreamFilterContext(f"{codec.name}_mp4toannexb", stream)
+            convert = avcc_to_annexb if codec.name == "h264" else hvcc_to_annexb
+            extradata = convert(extradata)
         info: StreamInfo | None = None
         if codec.width and codec.height:  # for demuxing only; decoding takes the frame's
             info = StreamInfo(
@@ -227,7 +231,7 @@ class AvSource(Source):
                         raise SourceError(ErrorKind.NO_VIDEO, "no decodable video in the stream")
             if keep_packets and self._has_packet_callbacks():
                 # After decoding: the Annex B filter takes the packet over.
-                self._emit_packets(packet, annexb)
+                self._emit_packets(packet, annexb, info)
             for frame in frames:
                 if not info_set:
                     self._set_info(
@@ -249,12 +253,12 @@ class AvSource(Source):
             seq = 1 if self._keyframe is None else self._keyframe.seq + 1
             self._keyframe = Keyframe(seq, codec, extradata, bytes(packet))
 
-    def _emit_packets(self, packet: Any, annexb: Any) -> None:
+    def _emit_packets(self, packet: Any, annexb: Any, info: StreamInfo | None) -> None:
         time_base = packet.time_base
         wall = time.time()
         for out in annexb.filter(packet) if annexb is not None else (packet,):
             self._emit_packet(
-                EncodedPacket(bytes(out), out.pts, out.dts, time_base, out.is_keyframe, wall)
+                EncodedPacket(bytes(out), out.pts, out.dts, time_base, out.is_keyframe, wall, info)
             )
 
     def _has_packet_callbacks(self) -> bool:
@@ -289,6 +293,30 @@ def avcc_to_annexb(extradata: bytes) -> bytes:
                 size = int.from_bytes(extradata[position : position + 2], "big")
                 out += b"\x00\x00\x00\x01" + extradata[position + 2 : position + 2 + size]
                 position += 2 + size
+    except IndexError:
+        return b""
+    return bytes(out)
+
+
+def hvcc_to_annexb(extradata: bytes) -> bytes:
+    """VPS/SPS/PPS (and SEI) from an hvcC record as start-code prefixed NAL units."""
+    out = bytearray()
+    position = 23  # the fixed part; then arrays of NAL units, one per type
+
+    def take(size: int) -> bytes:
+        nonlocal position
+        chunk = extradata[position : position + size]
+        if len(chunk) != size:
+            raise IndexError  # cut short: a broken record gives nothing
+        position += size
+        return chunk
+
+    try:
+        for _ in range(extradata[22]):
+            count = int.from_bytes(take(3)[1:], "big")
+            for _ in range(count):
+                size = int.from_bytes(take(2), "big")
+                out += b"\x00\x00\x00\x01" + take(size)
     except IndexError:
         return b""
     return bytes(out)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
@@ -36,7 +36,8 @@ class AnalysisFrame:
 
 @dataclass(frozen=True, slots=True)
 class EncodedPacket:
-    """One H.264 access unit as the camera sent it, for recording without re-encoding."""
+    """One H.264/H.265 access unit as the camera sent it, for recording without
+    re-encoding."""
 
     data: bytes
     pts: int | None
@@ -44,6 +45,9 @@ class EncodedPacket:
     time_base: Fraction
     is_keyframe: bool
     wall: float
+    # The stream it came in (codec, size, parameter sets): a reconnect may bring another
+    # (the camera's settings changed), and a clip holds one.
+    info: StreamInfo | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,97 @@
+"""H.265 cameras: Annex B packets from RTSP and MP4 (hvcC), remuxed clips, shared as H.264."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import pytest
+
+from custom_components.privacy_cam.engine import SourceConfig, create_source
+from custom_components.privacy_cam.engine.recording.clipwriter import remux_packets
+from custom_components.privacy_cam.engine.sharing.package import Redaction, build_package
+from custom_components.privacy_cam.engine.sources.av_source import RECORDED_CODECS, hvcc_to_annexb
+from custom_components.privacy_cam.engine.sources.frames import EncodedPacket
+
+from ...conftest import wait_until
+from ...peers.rtsp import rtsp_server
+from ...peers.videos import make_h264, read_packets
+
+START = b"\x00\x00\x00\x01"
+VPS, SPS, PPS = 32, 33, 34  # H.265 NAL unit types
+
+
+@pytest.fixture(scope="module")
+def h265_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("h265") / "h265.mp4"
+    return make_h264(path, seconds=3, fps=10, gop=10, encoder="libx265")
+
+
+def _nal_types(annexb: bytes) -> list[int]:
+    return [(unit[0] >> 1) & 0x3F for unit in annexb.split(START)[1:] if unit]
+
+
+def test_an_mp4_h265_file_is_handed_on_as_annex_b(h265_video: Path) -> None:
+    """A replayed MP4 stores parameter sets in an hvcC record and length-prefixed
+    packets: the source turns both into Annex B, like an RTSP camera sends."""
+    assert "hevc" in RECORDED_CODECS
+    packets, info = read_packets(h265_video, 15)
+    assert info.codec == "hevc" and info.extradata is not None
+    assert _nal_types(info.extradata)[:3] == [VPS, SPS, PPS]
+    assert all(packet.data.startswith(START) for packet in packets)
+    assert packets[0].is_keyframe and packets[10].is_keyframe and not packets[1].is_keyframe
+    with av.open(str(h265_video)) as container:
+        record = container.streams.video[0].codec_context.extradata
+    assert record[0] == 1 and hvcc_to_annexb(record) == info.extradata
+
+
+def test_a_broken_hvcc_record_gives_nothing(h265_video: Path) -> None:
+    """A record cut anywhere (a hostile or broken file) yields no parameter sets, never
+    an exception or half a set."""
+    with av.open(str(h265_video)) as container:
+        record = bytes(container.streams.video[0].codec_context.extradata)
+    whole = hvcc_to_annexb(record)
+    assert whole
+    for cut in range(len(record)):
+        assert hvcc_to_annexb(record[:cut]) in (b"", whole)
+    assert hvcc_to_annexb(record[:-1]) == b""
+
+
+def test_an_h265_rtsp_camera_is_recorded_as_sent_and_shows_its_keyframe(
+    h265_video: Path,
+) -> None:
+    """Demuxing only (a main stream beside a substream): packets as Annex B, nothing
+    decoded, and a still from the latest keyframe on demand."""
+    received: list[EncodedPacket] = []
+    with rtsp_server(h265_video) as server:
+        source = create_source(SourceConfig(kind="rtsp", url=server.url(), decode=False))
+        source.add_packet_callback(received.append)
+        source.start()
+        try:
+            source.wait_ready(10)
+            wait_until(lambda: len(received) > 12, 10)
+            still = source.still_jpeg()
+        finally:
+            source.stop()
+    assert source.stats.codec == "hevc" and source.stats.decoded_frames == 0
+    assert source.info is not None and (source.info.width, source.info.height) == (320, 240)
+    assert _nal_types(source.info.extradata or b"")[:3] == [VPS, SPS, PPS]
+    assert still is not None and still.startswith(b"\xff\xd8")  # its keyframe, decoded
+    keyframes = [p for p in received if p.is_keyframe]
+    assert keyframes and all(p.data.startswith(START) for p in received)
+
+
+def test_an_h265_clip_is_remuxed_and_shared_as_h264(h265_video: Path, tmp_path: Path) -> None:
+    """The clip keeps the camera's H.265 ('hvc1'); a report re-encodes it as H.264, the
+    format every receiver plays."""
+    packets, info = read_packets(h265_video, 30)
+    clip = tmp_path / "clip.mp4"
+    assert remux_packets(packets, info, clip) == pytest.approx(3.0, abs=0.15)
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.codec_tag) == ("hevc", "hvc1")
+        assert len(list(container.decode(stream))) == 30
+    package = build_package(clip, tmp_path / "report.mp4", None, Redaction(), None)
+    assert package.frames == 30 and (package.width, package.height) == (320, 240)
+    with av.open(str(package.path)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
