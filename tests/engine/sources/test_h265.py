@@ -12,6 +12,7 @@ from custom_components.privacy_cam.engine.recording.clipwriter import remux_pack
 from custom_components.privacy_cam.engine.sharing.package import Redaction, build_package
 from custom_components.privacy_cam.engine.sources.av_source import RECORDED_CODECS, hvcc_to_annexb
 from custom_components.privacy_cam.engine.sources.frames import EncodedPacket
+from custom_components.privacy_cam.engine.sources.source import Source
 
 from ...conftest import wait_until
 from ...peers.rtsp import rtsp_server
@@ -95,3 +96,44 @@ def test_an_h265_clip_is_remuxed_and_shared_as_h264(h265_video: Path, tmp_path: 
     assert package.frames == 30 and (package.width, package.height) == (320, 240)
     with av.open(str(package.path)) as container:
         assert container.streams.video[0].codec_context.name == "h264"
+
+
+def _broken_record(video: Path, tmp_path: Path, name: str, offset: int, change: int) -> Path:
+    """The video with one byte of its hvcC record changed by `change`."""
+    data = bytearray(video.read_bytes())
+    at = data.find(b"hvcC") + 4 + offset
+    data[at] = (data[at] + change) % 256
+    path = tmp_path / f"{name}.mp4"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _play(video: Path) -> tuple[Source, list[EncodedPacket]]:
+    source = create_source(SourceConfig(kind="file", url=str(video)))
+    packets: list[EncodedPacket] = []
+    source.add_packet_callback(packets.append)
+    source.start()
+    try:
+        wait_until(lambda: source.stats.last_error is not None, 10)  # played to its end
+    finally:
+        source.stop()
+    return source, packets
+
+
+def test_an_hvcc_record_ffmpeg_cannot_convert_is_still_watched(
+    h265_video: Path, tmp_path: Path
+) -> None:
+    """One array too many: FFmpeg's decoder copes, its Annex B filter refuses. The camera
+    is watched (not recorded) rather than failing as "not a video"."""
+    source, packets = _play(_broken_record(h265_video, tmp_path, "arrays", 22, 1))
+    assert source.stats.decoded_frames == 30 and packets == []
+
+
+def test_an_hvcc_record_of_version_0_is_converted(h265_video: Path, tmp_path: Path) -> None:
+    """Annex B is told by its start code, not by the record's version byte (FFmpeg's
+    decoder reads a version-0 record as hvcC too)."""
+    source, packets = _play(_broken_record(h265_video, tmp_path, "version0", 0, -1))
+    assert source.stats.decoded_frames == 30 and len(packets) == 30
+    assert all(packet.data.startswith(START) for packet in packets)
+    assert source.info is not None
+    assert remux_packets(packets, source.info, tmp_path / "clip.mp4") == pytest.approx(3.0)

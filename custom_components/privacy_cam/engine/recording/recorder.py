@@ -67,8 +67,9 @@ class _Active:
     person: float | None = None
     stream: StreamInfo | None = None  # of the clip's first packet
 
-    def next_part(self, start: float) -> _Active:
-        """The event goes on in a new clip from `start` (wall time of a keyframe)."""
+    def next_part(self, start: float | None) -> _Active:
+        """The event goes on in a new clip from `start` (wall time of a keyframe; None:
+        from the next keyframe)."""
         return _Active(
             uuid.uuid4().hex[:12],
             self.reason,
@@ -89,8 +90,8 @@ class _Active:
 
 
 def _other_stream(active: _Active, item: Item) -> bool:
-    """Does this keyframe start a stream another clip must hold (after a reconnect,
-    the camera's codec, size or parameter sets changed)?"""
+    """Is this packet of a stream another clip must hold (after a reconnect, the
+    camera's codec, size or parameter sets changed)?"""
     if not isinstance(item, EncodedPacket) or item.info is None or active.stream is None:
         return False
     old, new = active.stream, item.info
@@ -300,21 +301,28 @@ class ClipRecorder:
                 self._feed_locked(active, item)
 
     def _feed_locked(self, active: _Active, item: Item) -> None:
+        if active.start is not None and _other_stream(active, item):
+            # The camera came back with another stream (its settings changed): this part
+            # ends here, and the event goes on in a new one from that stream's keyframe.
+            self._finish_locked(active)
+            active = active.next_part(None)
+            self._active.append(active)
         if active.start is None:
             if not item.is_keyframe:
                 return  # a clip starts at a keyframe
+            if active.stop_at is not None and item.wall >= active.stop_at:
+                self._finish_locked(active)  # a next part whose time ran out: nothing
+                return
             active.start = item.wall
-            if active.duration is not None:
+            if active.duration is not None and active.stop_at is None:
                 # However late the first keyframe came, the clip is as long as asked.
                 active.stop_at = max(active.since, item.wall) + active.duration
         elif active.stop_at is not None and item.wall >= active.stop_at:
             self._finish_locked(active)
             return
-        elif item.is_keyframe and (
+        elif item.is_keyframe and item.wall - active.start >= self.max_length - 0.1:
             # Long event: close this part at a keyframe, go on in the next.
             # (a little slack: a keyframe due at the limit may arrive just before it)
-            item.wall - active.start >= self.max_length - 0.1 or _other_stream(active, item)
-        ):
             self._finish_locked(active)
             active = active.next_part(item.wall)
             self._active.append(active)

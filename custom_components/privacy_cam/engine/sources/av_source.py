@@ -23,6 +23,11 @@ READ_TIMEOUT = 1.5
 # Codecs whose packets are kept for the recorder (remuxed as sent, `RemuxWriter`);
 # other codecs are watched, and not recorded.
 RECORDED_CODECS = frozenset({"h264", "hevc"})
+# Pictures up to this size (substreams: 640x360 to 800x600) are decoded on the source
+# thread alone: FFmpeg's helper threads only add hand-offs there (measured 10-20 % more
+# CPU for 640x360) and cost two threads per camera. So are keyframes only (one picture
+# every second or two). Bigger streams keep FFmpeg's threads, to keep up in real time.
+SINGLE_THREAD_PIXELS = 500_000
 # Packets in a row that decode to nothing before we call the stream garbage
 # (a decoder may legitimately buffer a few frames before its first output).
 MAX_UNDECODABLE = 150
@@ -152,6 +157,8 @@ class AvSource(Source):
         except ImageTooLarge as err:
             raise self._oversized(err.message) from None
         keyframes_only = self.config.keyframes_only
+        if keyframes_only or 0 < codec.width * codec.height <= SINGLE_THREAD_PIXELS:
+            codec.thread_count = 1  # (before the decoder opens, at its first packet)
         if keyframes_only:
             codec.skip_frame = "NONKEY"
             # Only intra frames: nothing to reorder, so out at once, not a keyframe late.
@@ -160,10 +167,15 @@ class AvSource(Source):
         keep_packets = codec.name in RECORDED_CODECS
         extradata = raw_extradata = codec.extradata
         annexb: Any = None
-        if keep_packets and extradata and extradata[0] == 1:
+        if keep_packets and extradata and not extradata.startswith((b"\0\0\1", b"\0\0\0\1")):
             # MP4-style (avcC/hvcC) input, e.g. a replayed file: recordings want Annex B
             # like RTSP sends, so convert packets and parameter sets once here.
-            annexb = av.BitStreamFilterContext(f"{codec.name}_mp4toannexb", stream)
+            try:
+                annexb = av.BitStreamFilterContext(f"{codec.name}_mp4toannexb", stream)
+            except (av.FFmpegError, ValueError):
+                # A record FFmpeg cannot convert (its decoder may cope): watched, not
+                # recorded, rather than not watched at all.
+                keep_packets = False
             convert = avcc_to_annexb if codec.name == "h264" else hvcc_to_annexb
             extradata = convert(extradata)
         info: StreamInfo | None = None
