@@ -137,3 +137,35 @@ def test_an_hvcc_record_of_version_0_is_converted(h265_video: Path, tmp_path: Pa
     assert all(packet.data.startswith(START) for packet in packets)
     assert source.info is not None
     assert remux_packets(packets, source.info, tmp_path / "clip.mp4") == pytest.approx(3.0)
+
+
+def test_a_stream_in_another_codec_is_watched_and_says_it_is_not_recorded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MPEG-4 part 2 (old cameras): decoded for detection, not recorded, and the log says
+    so once."""
+    path = tmp_path / "mpeg4.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for index in range(20):
+            frame = av.VideoFrame(320, 240, "yuv420p")
+            for plane in frame.planes:
+                plane.update(bytes([index * 10]) * plane.buffer_size)
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    source = create_source(SourceConfig(kind="file", url=str(path)))
+    packets: list[EncodedPacket] = []
+    source.add_packet_callback(packets.append)
+    for _ in range(2):  # two sessions (a reconnect): said once
+        source.start()
+        try:
+            wait_until(lambda: source.stats.last_error is not None, 10)
+        finally:
+            source.stop()
+    assert source.stats.codec == "mpeg4" and source.stats.decoded_frames > 0 and packets == []
+    warnings = [r.getMessage() for r in caplog.records if "only H.264 and H.265" in r.getMessage()]
+    assert len(warnings) == 1 and "mpeg4" in warnings[0]

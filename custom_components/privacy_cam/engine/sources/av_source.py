@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,9 @@ from .errors import ErrorKind, SourceError
 from .frames import EncodedPacket, StreamInfo
 from .jpeg import DEFAULT_RGB_WIDTH, ImageTooLarge, RgbImage, check_size, encode_jpeg, to_rgb
 from .source import Source, SourceConfig
-from .urls import scrub, with_credentials
+from .urls import redact_url, scrub, with_credentials
+
+_LOGGER = logging.getLogger(__name__)
 
 # A live camera sends packets many times a second; a longer silence is a stall.
 # Kept under the 2 s stop budget because FFmpeg can only be interrupted by it.
@@ -71,6 +74,7 @@ class AvSource(Source):
         super().__init__(config)
         self._keyframe: Keyframe | None = None
         self._keyframe_still: tuple[int, int | None, bytes] | None = None  # seq, width, JPEG
+        self._unrecorded_logged = False
 
     def still_jpeg(self, width: int | None = None) -> bytes | None:
         """The latest decoded frame, or else the latest keyframe decoded now (blocking:
@@ -178,6 +182,14 @@ class AvSource(Source):
                 keep_packets = False
             convert = avcc_to_annexb if codec.name == "h264" else hvcc_to_annexb
             extradata = convert(extradata)
+        if not keep_packets and self._has_packet_callbacks() and not self._unrecorded_logged:
+            # Said once: a camera whose clips never come should say why.
+            self._unrecorded_logged = True
+            _LOGGER.warning(
+                "The %s stream is %s: it is watched, but only H.264 and H.265 are recorded",
+                scrub(redact_url(self.config.url), *self.config.secrets),
+                codec.name,
+            )
         info: StreamInfo | None = None
         if codec.width and codec.height:  # for demuxing only; decoding takes the frame's
             info = StreamInfo(
