@@ -146,6 +146,85 @@ def test_a_camera_that_comes_back_in_another_codec_goes_on_in_a_new_part(
     assert _numbers(store.root / second.path) == list(range(10, 44))  # (ends at the last)
 
 
+def _switched(
+    numbered: Path, numbered_h265: Path, store: ClipStore, **kwargs: Any
+) -> tuple[ClipRecorder, _Clips, list[EncodedPacket], list[EncodedPacket]]:
+    """A recorder, 60 H.264 packets, then 40 H.265 ones 3 s later, starting mid-GOP."""
+    recorder, clips, before = _fed_recorder(numbered, store, 60, **kwargs)
+    after_packets, _info = read_packets(numbered_h265, 45)
+    after = _timed(after_packets[5:], before[-1].wall + 3.0)
+    after[0] = replace(after[0], pts=None, dts=None)
+    return recorder, clips, before, after
+
+
+def test_a_preroll_holding_two_streams_makes_one_part_each(
+    tmp_path: Path, numbered: Path, numbered_h265: Path
+) -> None:
+    """Motion begins after the switch, from a pre-roll that holds both streams: one part
+    for each, never a part per packet of the second."""
+    store = ClipStore(tmp_path / "privacy_cam")
+    store.load()
+    recorder, clips, before, after = _switched(
+        numbered, numbered_h265, store, preroll=20.0, postroll=0.0
+    )
+    try:
+        for packet in before + after:
+            recorder.add(packet)
+        recorder.begin("motion", "walker", since=before[50].wall)
+        recorder.end("walker", after[-1].wall)
+        parts = sorted(clips.wait(2), key=lambda clip: clip.part)
+        time.sleep(0.5)  # (no more come)
+    finally:
+        recorder.stop()
+    assert len(clips.items) == 2 and [clip.part for clip in parts] == [1, 2]
+    assert _numbers(store.root / parts[0].path) == list(range(50, 60))
+    assert _numbers(store.root / parts[1].path) == list(range(10, 44))
+
+
+def test_an_event_that_ends_while_the_camera_switches_leaves_nothing_open(
+    tmp_path: Path, numbered: Path, numbered_h265: Path
+) -> None:
+    """The event ends before the new stream's first keyframe: its waiting part ends too
+    (nothing recorded, nothing left open) instead of lingering until a keyframe."""
+    store = ClipStore(tmp_path / "privacy_cam")
+    store.load()
+    recorder, clips, before, after = _switched(numbered, numbered_h265, store, preroll=2.0)
+    try:
+        recorder.begin("motion", "walker", since=before[35].wall)
+        for packet in before + after[:5]:  # the new stream, no keyframe yet
+            recorder.add(packet)
+        assert recorder.recording  # (part 2 waits)
+        recorder.end("walker", after[4].wall)
+        assert not recorder.recording
+        (first,) = clips.wait(1)
+    finally:
+        recorder.stop()
+    assert first.part == 1 and len(clips.items) == 1
+
+
+def test_a_manual_clip_extended_while_the_camera_switches_runs_as_asked(
+    tmp_path: Path, numbered: Path, numbered_h265: Path
+) -> None:
+    """Asked for 10 s, extended to 20 s while its next part waits for the new stream's
+    keyframe: the extension holds, counted from the clip's first keyframe."""
+    store = ClipStore(tmp_path / "privacy_cam")
+    store.load()
+    recorder, clips, before, after = _switched(numbered, numbered_h265, store, preroll=0.0)
+    start = before[0].wall
+    try:
+        recorder.begin("manual", None, since=start, duration=10.0)
+        for packet in before + after[:5]:  # up to the H.265 keyframe
+            recorder.add(packet)
+        recorder.begin("manual", None, since=start + 10.0, duration=10.0)  # until start + 20
+        for packet in after[5:]:
+            recorder.add(packet)
+    finally:
+        recorder.stop()  # (the clip is still running: stopping finishes it)
+    first, second = sorted(clips.wait(2), key=lambda clip: clip.part)
+    assert _numbers(store.root / first.path) == list(range(60))
+    assert _numbers(store.root / second.path) == list(range(10, 45))
+
+
 def test_manual_clip_is_as_long_as_asked_beside_motion(tmp_path: Path, long_gop: Path) -> None:
     """A long GOP before `since` and motion events meanwhile do not shorten a manual clip."""
     store = ClipStore(tmp_path / "privacy_cam")

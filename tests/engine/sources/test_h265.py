@@ -167,5 +167,9 @@ def test_a_stream_in_another_codec_is_watched_and_says_it_is_not_recorded(
         finally:
             source.stop()
     assert source.stats.codec == "mpeg4" and source.stats.decoded_frames > 0 and packets == []
-    warnings = [r.getMessage() for r in caplog.records if "only H.264 and H.265" in r.getMessage()]
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if "only H.264 and H.265 are recorded" in r.getMessage()
+    ]
     assert len(warnings) == 1 and "mpeg4" in warnings[0]

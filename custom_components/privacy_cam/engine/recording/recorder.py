@@ -65,7 +65,8 @@ class _Active:
     label: str | None = None
     confidence: float | None = None
     person: float | None = None
-    stream: StreamInfo | None = None  # of the clip's first packet
+    stream: StreamInfo | None = None  # of the part's first packet
+    origin: float | None = None  # wall time of the clip's first keyframe (its first part)
 
     def next_part(self, start: float | None) -> _Active:
         """The event goes on in a new clip from `start` (wall time of a keyframe; None:
@@ -79,6 +80,7 @@ class _Active:
             self.duration,
             self.stop_at,
             start,
+            origin=self.origin,
             thumbnail=self.thumbnail,
             box=self.box,
             motion_start=self.motion_start,
@@ -94,13 +96,10 @@ def _other_stream(active: _Active, item: Item) -> bool:
     camera's codec, size or parameter sets changed)?"""
     if not isinstance(item, EncodedPacket) or item.info is None or active.stream is None:
         return False
+    # Codec and parameter sets (which hold the picture size): a session's packets all
+    # carry the same; another session of the same camera settings carries equal ones.
     old, new = active.stream, item.info
-    return (old.codec, old.width, old.height, old.extradata) != (
-        new.codec,
-        new.width,
-        new.height,
-        new.extradata,
-    )
+    return (old.codec, old.extradata) != (new.codec, new.extradata)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,9 +221,9 @@ class ClipRecorder:
                             self._finish_locked(active)
                             continue
                         active.duration = max(active.duration, since + duration - active.since)
-                        if active.stop_at is not None and active.start is not None:
-                            start = max(active.since, active.start)
-                            active.stop_at = start + active.duration
+                        if active.stop_at is not None and active.origin is not None:
+                            # From the clip's first keyframe, whichever part is open now.
+                            active.stop_at = max(active.since, active.origin) + active.duration
                         return active.clip_id
             if event_id is not None:
                 for active in list(self._active):
@@ -242,9 +241,10 @@ class ClipRecorder:
                 motion_start=motion_start,
             )
             self._active.append(active)
+            clip_id = active.clip_id
             for item in self.buffer.since(since):
-                self._feed_locked(active, item)
-            return active.clip_id
+                active = self._feed_locked(active, item)  # (a new part after a split)
+            return clip_id
 
     def end(self, event_id: str | None, last_motion: float) -> None:
         """The event ended at `last_motion` (wall time): stop after the post-roll."""
@@ -255,6 +255,10 @@ class ClipRecorder:
                     active.motion_end = last_motion
                     if active.start is not None and active.last >= active.stop_at:
                         # The event ended later than its post-roll (the cooldown): cut now.
+                        self._finish_locked(active)
+                    elif active.start is None and active.part > 1:
+                        # A next part still waiting for the camera's new stream: the
+                        # event is over, so nothing more is owed (and none stays open).
                         self._finish_locked(active)
 
     def set_thumbnail(self, event_id: str | None, jpeg: bytes) -> None:
@@ -300,7 +304,9 @@ class ClipRecorder:
             for active in list(self._active):
                 self._feed_locked(active, item)
 
-    def _feed_locked(self, active: _Active, item: Item) -> None:
+    def _feed_locked(self, active: _Active, item: Item) -> _Active:
+        """Feed one item to a clip; returns the part that took it (a new one after a
+        split: a long event, or the camera back with another stream)."""
         if active.start is not None and _other_stream(active, item):
             # The camera came back with another stream (its settings changed): this part
             # ends here, and the event goes on in a new one from that stream's keyframe.
@@ -309,17 +315,19 @@ class ClipRecorder:
             self._active.append(active)
         if active.start is None:
             if not item.is_keyframe:
-                return  # a clip starts at a keyframe
+                return active  # a clip starts at a keyframe
             if active.stop_at is not None and item.wall >= active.stop_at:
                 self._finish_locked(active)  # a next part whose time ran out: nothing
-                return
+                return active
             active.start = item.wall
+            if active.origin is None:
+                active.origin = item.wall
             if active.duration is not None and active.stop_at is None:
                 # However late the first keyframe came, the clip is as long as asked.
                 active.stop_at = max(active.since, item.wall) + active.duration
         elif active.stop_at is not None and item.wall >= active.stop_at:
             self._finish_locked(active)
-            return
+            return active
         elif item.is_keyframe and item.wall - active.start >= self.max_length - 0.1:
             # Long event: close this part at a keyframe, go on in the next.
             # (a little slack: a keyframe due at the limit may arrive just before it)
@@ -330,6 +338,7 @@ class ClipRecorder:
             active.stream = item.info
         active.last = item.wall
         self._jobs.put(_Write(active.clip_id, item))
+        return active
 
     def _finish_locked(self, active: _Active) -> None:
         if active in self._active:

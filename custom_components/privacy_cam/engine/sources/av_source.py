@@ -180,16 +180,11 @@ class AvSource(Source):
                 # A record FFmpeg cannot convert (its decoder may cope): watched, not
                 # recorded, rather than not watched at all.
                 keep_packets = False
+                self._log_unrecorded(f"{codec.name} with parameter sets that cannot be copied")
             convert = avcc_to_annexb if codec.name == "h264" else hvcc_to_annexb
             extradata = convert(extradata)
-        if not keep_packets and self._has_packet_callbacks() and not self._unrecorded_logged:
-            # Said once: a camera whose clips never come should say why.
-            self._unrecorded_logged = True
-            _LOGGER.warning(
-                "The %s stream is %s: it is watched, but only H.264 and H.265 are recorded",
-                scrub(redact_url(self.config.url), *self.config.secrets),
-                codec.name,
-            )
+        if codec.name not in RECORDED_CODECS:
+            self._log_unrecorded(f"{codec.name} (only H.264 and H.265 are recorded)")
         info: StreamInfo | None = None
         if codec.width and codec.height:  # for demuxing only; decoding takes the frame's
             info = StreamInfo(
@@ -200,6 +195,16 @@ class AvSource(Source):
                 time_base=stream.time_base,
                 extradata=extradata,
             )
+        # What the session's packets carry for the recorder (a reconnect in another codec
+        # or with other parameter sets is another clip): one object for the session.
+        packet_info = info or StreamInfo(
+            codec=codec.name,
+            width=0,
+            height=0,
+            fps=float(rate) if rate else None,
+            time_base=stream.time_base,
+            extradata=extradata,
+        )
         info_set = False
         # Whether the decoder is fed: from the first packet, as a camera may not flag its
         # keyframes; switched on later (`set_decode`), from the next keyframe.
@@ -255,7 +260,7 @@ class AvSource(Source):
                         raise SourceError(ErrorKind.NO_VIDEO, "no decodable video in the stream")
             if keep_packets and self._has_packet_callbacks():
                 # After decoding: the Annex B filter takes the packet over.
-                self._emit_packets(packet, annexb, info)
+                self._emit_packets(packet, annexb, packet_info)
             for frame in frames:
                 if not info_set:
                     self._set_info(
@@ -272,12 +277,23 @@ class AvSource(Source):
                     info = self.info
                 self._emit_frame(frame, now, counted=True)
 
+    def _log_unrecorded(self, why: str) -> None:
+        """Said once per camera: one whose clips never come should say why."""
+        if self._unrecorded_logged or not self._has_packet_callbacks():
+            return
+        self._unrecorded_logged = True
+        _LOGGER.warning(
+            "The %s stream is %s: it is watched, not recorded",
+            scrub(redact_url(self.config.url), *self.config.secrets),
+            why,
+        )
+
     def _keep_keyframe(self, codec: str, extradata: bytes | None, packet: Any) -> None:
         with self._lock:
             seq = 1 if self._keyframe is None else self._keyframe.seq + 1
             self._keyframe = Keyframe(seq, codec, extradata, bytes(packet))
 
-    def _emit_packets(self, packet: Any, annexb: Any, info: StreamInfo | None) -> None:
+    def _emit_packets(self, packet: Any, annexb: Any, info: StreamInfo) -> None:
         time_base = packet.time_base
         wall = time.time()
         for out in annexb.filter(packet) if annexb is not None else (packet,):
