@@ -204,7 +204,8 @@ def test_oversized_video_refused_before_decoding(tmp_path: Path) -> None:
     source = create_source(SourceConfig(kind="file", url=str(path)))
     source.start()
     try:
-        wait_until(lambda: source.stats.oversized >= 1, 10)
+        # (counted as the session refuses it; the error is recorded just after)
+        wait_until(lambda: source.stats.oversized >= 1 and source.stats.last_error, 10)
     finally:
         assert source.stop()
     assert source.stats.frames == 0
