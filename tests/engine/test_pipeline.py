@@ -359,35 +359,42 @@ def test_detection_falls_back_to_the_main_stream_and_back(
 def test_keyframes_only_detection_dates_the_walker_within_one_keyframe_interval(
     tmp_path: Path,
 ) -> None:
-    """Only the substream's keyframes (every second) are decoded; the event is dated at
-    the first keyframe that shows the walker, so at most one interval after they came in
-    (it is declared a keyframe or two later, once they moved: the pre-roll covers that)."""
+    """Only the substream's keyframes (every second) are decoded, until one shows something
+    new: the rest of its group is decoded to confirm it. The event is dated at the first
+    keyframe that shows the walker, so at most one interval after they came in, and
+    declared before the next keyframe."""
     main_video, sub_video = make_two_streams(tmp_path, sub_gop=1.0)
     outputs = Outputs()
-    analysed: list[float] = []  # the times of the analysed frames: one per keyframe
+    keyframes: list[float] = []  # the times of the analysed keyframes
+    bursts: list[float] = []  # and of the frames between them, decoded to confirm
 
     with rtsp_server(main_video, f"/sub={sub_video}") as server:
         main = create_source(SourceConfig(kind="rtsp", url=server.url(), decode=False))
         sub = create_source(SourceConfig(kind="rtsp", url=server.url("/sub"), keyframes_only=True))
-        sub.add_frame_callback(lambda frame: analysed.append(frame.time))
+        sub.add_frame_callback(lambda f: (bursts if f.burst else keyframes).append(f.time))
         pipeline = CameraPipeline(
             main, _store(tmp_path), "garden", MotionSettings(), outputs, detect_source=sub
         )
         pipeline.start()
         try:
             wait_until(lambda: outputs.of(MotionChanged), 15)
+            time.sleep(1.5)  # the next keyframe
         finally:
             pipeline.stop()
             pipeline.close()
     interval = sub.stats.keyframe_interval
     assert interval == pytest.approx(1.0, abs=0.1)
-    # Keyframes only: one decoded frame per interval, none of the others.
+    # Keyframes only: one decoded frame per interval, none of the others until the walker.
     assert sub.stats.decoded_frames <= sub.stats.frames / 5
+    assert 1 <= sub.stats.bursts <= 2 and sub.stats.burst_frames <= 2 * 10  # 10 fps
     event = outputs.of(MotionChanged)[0].event
     # The event starts at an analysed frame: the k-th keyframe, k intervals into the video.
-    keyframe = analysed.index(event.start)
+    keyframe = keyframes.index(event.start)
     assert WALKER_APPEARS <= keyframe * interval <= WALKER_APPEARS + interval
-    # Declared once a keyframe or two more showed them moving (the detector runs at the
-    # keyframe rate: two sightings seconds apart are travel).
-    assert analysed.index(event.confirmed) <= keyframe + 2
+    # Declared on the frames after that keyframe, before the next one.
+    assert event.confirmed in bursts
+    assert event.start < event.confirmed < keyframes[keyframe + 1]
+    assert pipeline.stats()["bursts_confirmed"] == 1
+    # Bursts come only once there is something to confirm: none before the walker.
+    assert min(bursts) > keyframes[keyframe - 1]
     assert event.box[0] >= 0.5

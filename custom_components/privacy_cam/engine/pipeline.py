@@ -256,6 +256,7 @@ class CameraPipeline:
         # Channels and stages (Frigate's init_queues): each stage gets its input here.
         self.frames: DropOldestQueue[AnalysisFrame] = DropOldestQueue(ANALYSIS_QUEUE)
         self.watcher = MotionWatcher(self.frames, self._detector_settings(), self._on_motion)
+        self._set_confirm()
         self.recorder = ClipRecorder(
             source,
             store,
@@ -313,6 +314,21 @@ class CameraPipeline:
     def update_settings(self, settings: MotionSettings) -> None:
         self.settings = settings
         self.watcher.update_settings(self._detector_settings())
+        self._set_confirm()
+
+    def _set_confirm(self) -> None:
+        """Keyframes only: a keyframe's candidate is confirmed on the rest of its group."""
+        analysed = self.detect_source or self.source
+        if analysed.config.keyframes_only:
+            self.watcher.set_confirm(self.settings, self._request_burst)
+
+    def _request_burst(self, keyframe: float) -> bool:
+        """From the stream that is analysed now (the main one while the detection stream
+        is down)."""
+        analysed = (
+            self.source if self.detect_source is None or self._fallback else self.detect_source
+        )
+        return analysed.request_burst(keyframe)
 
     def _detector_settings(self) -> MotionSettings:
         """With keyframes only, the detector runs at the keyframe rate (its calibration
@@ -341,6 +357,8 @@ class CameraPipeline:
             **self.source.stats.as_dict(),
             "dropped_frames": self.frames.dropped,
             "detect_errors": self.watcher.detect_errors,
+            # Keyframes only: events a group's frames confirmed before the next keyframe.
+            "bursts_confirmed": self.watcher.confirm.confirmed,
         }
         if self.detect_source is not None:
             stats["detection_stream"] = {
@@ -425,7 +443,9 @@ class CameraPipeline:
             gray = frame.gray[
                 round(y0 * height) : round(y1 * height), round(x0 * width) : round(x1 * width)
             ]
-            frame = AnalysisFrame(frame.seq, frame.time, frame.wall, np.ascontiguousarray(gray))
+            frame = AnalysisFrame(
+                frame.seq, frame.time, frame.wall, np.ascontiguousarray(gray), frame.burst
+            )
         self.frames.put(frame)
 
     def _on_detect_state(self, state: SourceState, error: SourceError | None) -> None:

@@ -303,3 +303,45 @@ def test_still_from_an_undecodable_keyframe() -> None:
     source = AvSource(SourceConfig(kind="file", url="/nonexistent.mp4", decode=False))
     source._keyframe = Keyframe(1, "h264", None, b"\x00\x00\x00\x01\x65garbage")
     assert source.still_jpeg() is None
+
+
+def test_keyframes_only_decodes_a_group_in_full_when_asked(camera: RtspServer) -> None:
+    """A burst: asked at a keyframe (as the motion thread does when it shows something
+    new), the rest of its group comes as analysis frames marked `burst`, at the analysis
+    rate, up to the next keyframe; then keyframes only again."""
+    config = SourceConfig(kind="rtsp", url=camera.url("/sub"), keyframes_only=True)
+    source = create_source(config)
+    frames: list[AnalysisFrame] = []
+
+    def on_frame(frame: AnalysisFrame) -> None:
+        frames.append(frame)
+        if not frame.burst and len(frames) == 2:  # the second keyframe
+            assert source.request_burst(frame.time)
+
+    source.add_frame_callback(on_frame)
+    source.start()
+    try:
+        source.wait_ready(10)
+        wait_until(lambda: len([f for f in frames if not f.burst]) >= 4, 10)
+    finally:
+        assert source.stop()
+    keyframes = [f.time for f in frames if not f.burst]
+    bursts = [f.time for f in frames if f.burst]
+    # 19 frames between two keyframes (10 fps, 2 s), 5 a second of them analysed.
+    assert 8 <= len(bursts) <= 10 and source.stats.burst_frames == 19
+    assert keyframes[1] < min(bursts) and max(bursts) < keyframes[2]
+    assert bursts == sorted(bursts)
+    assert source.stats.bursts == 1
+    assert all(f.gray.shape == (120, 212) for f in frames)
+
+
+def test_a_stream_decoded_in_full_has_no_bursts(camera: RtspServer) -> None:
+    every = create_source(SourceConfig(kind="rtsp", url=camera.url("/sub")))
+    assert not every.request_burst(0.0)  # not even started
+    every.start()
+    try:
+        every.wait_ready(10)
+        assert not every.request_burst(time.monotonic())
+    finally:
+        assert every.stop()
+    assert not create_source(SourceConfig(kind="demo")).request_burst(0.0)

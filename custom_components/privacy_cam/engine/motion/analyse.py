@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import av
 
 from ..sources.frames import to_analysis_gray
+from .confirm import KeyframeConfirm
 from .detector import MotionDetector, MotionResult, MotionSettings
 from .events import Change, EventTracker, MotionEvent
 from .zones import BoolImage
@@ -27,6 +28,8 @@ class Analysis:
     events: list[MotionEvent] = field(default_factory=list)
     decode_s: float = 0.0
     detect_s: float = 0.0
+    bursts: int = 0  # keyframes-only: group bursts begun, and the events they declared
+    bursts_confirmed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,13 +61,22 @@ def analyse_video(
     learned: BoolImage | None = None,
     learned_area: float = 0.0,
     observer: Callable[[float, MotionResult], None] | None = None,
+    keyframes: float | None = None,
+    confirm: bool = True,
 ) -> Analysis:
     """Decode every frame (as a camera would), detect at settings.detect_fps.
 
     `learned` (cells, see `learning`) is applied to the detector; `observer` sees
     every analysed frame's result, with the cells that moved in place.
+
+    `keyframes`: seconds between keyframes, analysed one at a time as with keyframes-only
+    detection (at that rate), with bursts between them confirming candidates (`confirm`)
+    at settings.detect_fps, as a camera's source decodes them.
     """
     settings = settings or MotionSettings()
+    user_settings = settings
+    if keyframes is not None:
+        settings = replace(settings, detect_fps=min(settings.detect_fps, 1.0 / keyframes))
     detector = MotionDetector(settings, use_opencv=use_opencv)
     detector.set_learned(learned, learned_area)
     detector.collect = observer is not None
@@ -73,6 +85,9 @@ def analyse_video(
     interval = 1.0 / settings.detect_fps
     next_time = 0.0
     last_time = 0.0
+    bursting = KeyframeConfirm()
+    burst_interval = 1.0 / user_settings.detect_fps
+    next_burst = 0.0
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
@@ -87,6 +102,12 @@ def analyse_video(
             t = float(frame.time) if frame.time is not None else result.frames / (result.fps or 1)
             last_time = t
             if t + 1e-6 < next_time:
+                if bursting.active and t + 1e-6 >= next_burst:
+                    next_burst = max(next_burst + burst_interval, t + burst_interval * 0.5)
+                    confirmed = bursting.feed(t, to_analysis_gray(frame, analysis_height))
+                    if confirmed is not None:
+                        tracker.adopt(confirmed[0], bursting.age)
+                        result.bursts_confirmed += 1
                 result.decode_s += time.perf_counter() - started
                 continue
             next_time = max(next_time + interval, t + interval * 0.5)
@@ -96,6 +117,15 @@ def analyse_video(
             motion = detector.detect(gray)
             change = tracker.update(t, motion, gray)
             result.detect_s += time.perf_counter() - decoded
+            bursting.end()
+            if (
+                keyframes is not None
+                and confirm
+                and tracker.current is None
+                and bursting.begin(detector, user_settings, t, motion)
+            ):
+                result.bursts += 1
+                next_burst = t + burst_interval
             if observer is not None:
                 observer(t, motion)
             result.analysed += 1

@@ -269,6 +269,9 @@ class MotionDetector:
         self.learned_area = 0.0  # the biggest blob the learned nuisance made (%)
         self._learned_cells: BoolImage | None = None  # the same, on this frame's cell grid
         self.collect = False  # report in-place cells with each result (for learning)
+        # Only an object that travels counts (confirming a keyframe between two keyframes:
+        # a new patch of light that grows in place has had no time to prove it is still).
+        self.travel_only = False
         self._in_place: BoolImage | None = None
 
     def update_settings(self, settings: MotionSettings) -> None:
@@ -284,6 +287,29 @@ class MotionDetector:
     def reset(self) -> None:
         self._model = None
         self._tracks = []
+
+    def fork(self, settings: MotionSettings) -> MotionDetector | None:
+        """A detector for other settings (a faster rate) that knows the scene as this one
+        does now: background, noise, flicker and learned cells; no tracks. None while
+        this one has not learned the scene yet."""
+        model = self._model
+        if model is None or model.calibrating > 0 or self._shape is None:
+            return None
+        other = MotionDetector(settings, use_opencv=self.use_opencv)
+        other.learned, other.learned_area = self.learned, self.learned_area
+        other._build_geometry(*self._shape)
+        assert self._flicker is not None and other._flicker is not None
+        other._flicker[:] = self._flicker
+        other._model = _Model(
+            model.background.copy(),
+            model.noise_var.copy(),
+            model.previous.copy(),
+            0,
+            model.had_motion,
+            model.scene_noise,
+            model.frames,
+        )
+        return other
 
     def set_learned(self, grid: BoolImage | None, max_area: float = 0.0) -> None:
         """Apply learned nuisance cells (a normalised grid of any size; None clears)."""
@@ -653,9 +679,14 @@ class MotionDetector:
             track.coherent = (
                 track.coherent
                 or travelling
-                # Persisting means in place: not a blob here and another one far off.
-                or (quiet and track.age >= 2 and not track.gaps and not track.jumps)
-                or track.solid >= 2
+                or (
+                    not self.travel_only
+                    # Persisting means in place: not a blob here and another one far off.
+                    and (
+                        (quiet and track.age >= 2 and not track.gaps and not track.jumps)
+                        or track.solid >= 2
+                    )
+                )
             )
             blob = Blob(
                 area,

@@ -99,6 +99,17 @@ class EventTracker:
         self.current = event
         return Change.STARTED, event
 
+    def adopt(self, event: MotionEvent, age: int = 0) -> tuple[Change, MotionEvent] | None:
+        """Open an event declared elsewhere (a burst between two keyframes), dated back to
+        where this tracker's frames first saw its object (`age` frames ago)."""
+        if self.current is not None:
+            return None
+        if age and self._times:
+            event.start = min(event.start, self._times[-min(age, len(self._times))])
+        self._pending.clear()
+        self.current = event
+        return Change.STARTED, event
+
     def expire(self, time: float) -> tuple[Change, MotionEvent] | None:
         """No frame came by `time`: end an event whose cooldown ran out. Not a frame, so
         the frame history (which dates events back) is left as it is."""

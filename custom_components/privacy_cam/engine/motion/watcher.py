@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ..sources.frames import AnalysisFrame
+from .confirm import KeyframeConfirm
 from .detector import MotionDetector, MotionResult, MotionSettings
 from .events import Change, EventTracker, MotionEvent
 from .zones import BoolImage
@@ -16,6 +17,8 @@ from .zones import BoolImage
 _LOGGER = logging.getLogger(__name__)
 
 type EventCallback = Callable[[Change, MotionEvent, MotionResult | None], None]
+# Asks the source for the rest of the group of pictures of the keyframe dated so.
+type BurstRequest = Callable[[float], bool]
 
 
 class FrameFeed(Protocol):
@@ -39,6 +42,9 @@ class MotionWatcher:
         self.frames_analysed = 0
         self.detect_seconds = 0.0
         self.detect_errors = 0
+        self.confirm = KeyframeConfirm()
+        self._confirm_settings: MotionSettings | None = None
+        self._request_burst: BurstRequest | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -66,6 +72,15 @@ class MotionWatcher:
             self.detector.update_settings(settings)
             self.tracker.min_frames = settings.min_frames
             self.tracker.cooldown = settings.cooldown
+
+    def set_confirm(self, settings: MotionSettings | None, request: BurstRequest | None) -> None:
+        """Keyframes only: confirm a keyframe's candidate on the frames up to the next
+        keyframe, which `request` asks the source for, at `settings` (the user's, at the
+        camera rate; see `confirm`). None: every frame is analysed anyway."""
+        with self._lock:
+            self._confirm_settings = settings
+            self._request_burst = request if settings is not None else None
+            self.confirm.end()
 
     def set_learned(self, grid: BoolImage | None, max_area: float = 0.0) -> None:
         """Apply learned nuisance cells between two frames (see `learning`)."""
@@ -104,6 +119,8 @@ class MotionWatcher:
                 elif not self.enabled:
                     change = self.tracker.update(time.monotonic(), MotionResult(False))
                     result = None
+                elif frame.burst:
+                    result, change = self._confirm_frame(frame)
                 else:
                     started = time.perf_counter()
                     try:
@@ -112,11 +129,43 @@ class MotionWatcher:
                         self._on_detect_error()
                         continue
                     change = self.tracker.update(frame.time, result, frame.gray)
+                    self._begin_confirm(frame, result)
                     self.detect_seconds += time.perf_counter() - started
                     self.frames_analysed += 1
                     self.last_result = result
             if change is not None:
                 self._notify(change[0], change[1], result)
+
+    def _begin_confirm(self, keyframe: AnalysisFrame, result: MotionResult) -> None:
+        """A keyframe with a candidate and no event open: ask for the rest of its group."""
+        self.confirm.end()
+        settings, request = self._confirm_settings, self._request_burst
+        if settings is None or request is None or self.tracker.current is not None:
+            return
+        if self.confirm.begin(self.detector, settings, keyframe.time, result) and not request(
+            keyframe.time
+        ):
+            self.confirm.end()
+
+    def _confirm_frame(
+        self, frame: AnalysisFrame
+    ) -> tuple[MotionResult | None, tuple[Change, MotionEvent] | None]:
+        """A frame between two keyframes: it may confirm the last one's candidate."""
+        if not self.confirm.active or self.tracker.current is not None:
+            return None, None
+        started = time.perf_counter()
+        try:
+            confirmed = self.confirm.feed(frame.time, frame.gray)
+        except Exception:  # noqa: BLE001 - as a keyframe's: a frame must never end detection
+            self.confirm.end()
+            self._on_detect_error()
+            return None, None
+        self.detect_seconds += time.perf_counter() - started
+        self.frames_analysed += 1
+        if confirmed is None:
+            return None, None
+        event, result = confirmed
+        return result, self.tracker.adopt(event, self.confirm.age)
 
     def _on_detect_error(self) -> None:
         """Log once, count, and relearn the scene from the next frame."""

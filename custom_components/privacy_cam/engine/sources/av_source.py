@@ -14,6 +14,7 @@ from av.codec.context import Flags
 
 from .errors import ErrorKind, SourceError
 from .frames import EncodedPacket, StreamInfo
+from .group import Group
 from .jpeg import DEFAULT_RGB_WIDTH, ImageTooLarge, RgbImage, check_size, encode_jpeg, to_rgb
 from .source import Source, SourceConfig
 from .urls import redact_url, scrub, with_credentials
@@ -75,6 +76,7 @@ class AvSource(Source):
         self._keyframe: Keyframe | None = None
         self._keyframe_still: tuple[int, int | None, bytes] | None = None  # seq, width, JPEG
         self._unrecorded_logged = False
+        self._group: Group | None = None  # keyframes only: the latest group of pictures
 
     def still_jpeg(self, width: int | None = None) -> bytes | None:
         """The latest decoded frame, or else the latest keyframe decoded now (blocking:
@@ -106,6 +108,15 @@ class AvSource(Source):
             keyframe = self._keyframe
         frame = None if keyframe is None else decode_keyframe(keyframe)
         return None if frame is None else to_rgb(frame, max_width)
+
+    def request_burst(self, keyframe: float) -> bool:
+        """Keyframes only: decode the rest of the group whose keyframe's analysis frame
+        is dated `keyframe` (see `Source.request_burst`)."""
+        group = self._group
+        if group is None or not self._decode:
+            return False
+        group.want(keyframe)
+        return True
 
     def _clear_stills(self) -> None:
         super()._clear_stills()
@@ -163,10 +174,16 @@ class AvSource(Source):
         keyframes_only = self.config.keyframes_only
         if keyframes_only or 0 < codec.width * codec.height <= SINGLE_THREAD_PIXELS:
             codec.thread_count = 1  # (before the decoder opens, at its first packet)
+        group: Group | None = None
         if keyframes_only:
             codec.skip_frame = "NONKEY"
             # Only intra frames: nothing to reorder, so out at once, not a keyframe late.
             codec.flags |= Flags.low_delay
+            # Its own decoder: on the source thread alone like the keyframes', unless the
+            # picture is big enough to need FFmpeg's threads to keep up (a 4K main stream).
+            single = 0 < codec.width * codec.height <= SINGLE_THREAD_PIXELS
+            group = Group(codec.name, codec.extradata, single_thread=single)
+        self._group = group
         rate = stream.average_rate or stream.guessed_rate
         keep_packets = codec.name in RECORDED_CODECS
         extradata = raw_extradata = codec.extradata
@@ -233,6 +250,8 @@ class AvSource(Source):
             # Without the stream's size from its headers, decode until a frame tells it.
             wanted = self._decode or info is None
             if wanted != decoding:
+                if group is not None:
+                    group.reset()  # packets left out, or not yet decodable: not a group
                 if not wanted:
                     decoding = False
                     undecodable = 0
@@ -258,6 +277,11 @@ class AvSource(Source):
                     undecodable += 1
                     if undecodable > MAX_UNDECODABLE:
                         raise SourceError(ErrorKind.NO_VIDEO, "no decodable video in the stream")
+            if group is not None and decoding:
+                bursts = group.bursts
+                for burst, arrived in group.add(packet, key, now):
+                    self._emit_burst(burst, arrived)
+                self.stats.bursts += group.bursts - bursts
             if keep_packets and self._has_packet_callbacks():
                 # After decoding: the Annex B filter takes the packet over.
                 self._emit_packets(packet, annexb, packet_info)

@@ -32,6 +32,9 @@ class AnalysisFrame:
     time: float
     wall: float
     gray: GrayImage
+    # Between two keyframes, decoded to confirm what the last one showed (keyframes only:
+    # `Source.request_burst`); every other frame is False.
+    burst: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,9 @@ class SourceStats:
     # Frames the decoder produced (0 while only demuxing).
     decoded_frames: int = 0
     analysis_frames: int = 0
+    # Keyframes only: frames decoded between keyframes to confirm a candidate, and bursts.
+    burst_frames: int = 0
+    bursts: int = 0
     reconnects: int = 0
     # Camera data refused for exceeding a byte or pixel cap (logged once per source).
     oversized: int = 0
@@ -121,6 +124,8 @@ class SourceStats:
             "frames": self.frames,
             "decoded_frames": self.decoded_frames,
             "analysis_frames": self.analysis_frames,
+            "burst_frames": self.burst_frames,
+            "bursts": self.bursts,
             "reconnects": self.reconnects,
             "oversized": self.oversized,
             "early_retries": self.early_retries,
@@ -166,6 +171,7 @@ class Source:
         self._latest_jpeg: bytes | None = None
         self._frame_seq = 0
         self._next_analysis = 0.0
+        self._next_burst = 0.0
         self._rate_window: tuple[float, int] | None = None
         self._streamed = False
         # Set by sessions once the camera answered (HTTP response, FFmpeg opened it).
@@ -216,6 +222,14 @@ class Source:
         other sources always decode.
         """
         self._decode = decode
+
+    def request_burst(self, keyframe: float) -> bool:
+        """Keyframes only: also decode the frames after the keyframe whose analysis frame
+        is dated `keyframe`, up to the next keyframe, handed on as analysis frames marked
+        `burst` (at most `analysis_fps`), to confirm what that keyframe showed. Ignored
+        once the next keyframe came. Thread-safe; False where the source has no such thing
+        to give (it decodes every frame anyway, or is not FFmpeg's)."""
+        return False
 
     def start(self) -> None:
         if self.running:
@@ -323,6 +337,18 @@ class Source:
             self._new_frame.notify_all()
         if now >= self._next_analysis:
             self._publish_gray(to_analysis_gray(frame, self.config.analysis_height), now)
+
+    def _emit_burst(self, frame: av.VideoFrame, at: float) -> None:
+        """A frame between two keyframes (`request_burst`) that arrived at `at`."""
+        self.stats.burst_frames += 1
+        if at < self._next_burst:
+            return
+        interval = 1.0 / self.config.analysis_fps
+        self._next_burst = max(self._next_burst + interval, at + interval * 0.5)
+        gray = to_analysis_gray(frame, self.config.analysis_height)
+        out = AnalysisFrame(self.stats.analysis_frames, at, time.time(), gray, burst=True)
+        for callback in self._frame_callbacks:
+            callback(out)
 
     def _emit_gray(self, gray: GrayImage, now: float) -> None:
         """For sources that already hold luma at analysis size (the demo)."""
