@@ -87,6 +87,21 @@ def test_a_group_too_long_to_keep_is_not_decoded(
     assert _feed(group, packets, 10, 11) == [(11, 11.0)]
 
 
+def test_a_group_too_big_to_keep_is_not_decoded(
+    numbered: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A camera sending huge pictures cannot make the group hold more than the cap."""
+    packets, codec, extradata = _packets(numbered)
+    cap = sum(p.size for p in packets[:3])
+    monkeypatch.setattr(group_module, "MAX_GROUP_BYTES", cap)
+    group = Group(codec, extradata)
+    _feed(group, packets, 0, 1)
+    group.want(0.0)
+    assert [n for n, _ in _feed(group, packets, 2, 2)] == [1, 2]
+    assert _feed(group, packets, 3, 9) == []  # over the cap: dropped, burst and all
+    assert group._packets is None
+
+
 def test_a_codec_ffmpeg_cannot_decode_gives_no_burst(numbered: Path) -> None:
     packets, _, extradata = _packets(numbered)
     group = Group("no_such_codec", extradata)

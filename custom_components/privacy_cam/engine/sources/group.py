@@ -19,8 +19,11 @@ import av
 
 from .jpeg import ImageTooLarge, check_size
 
-# A longer group (over 20 s at 15 fps) is not kept, so never confirmed between keyframes.
+# A longer or bigger group is not kept, so never confirmed between keyframes: over 20 s at
+# 15 fps, or over 8 MiB (a 4K stream at 16 Mbit/s fills it in 4 s; a substream's 2-s group
+# is about 100 KB). A camera cannot make us hold more.
 MAX_GROUP_PACKETS = 300
+MAX_GROUP_BYTES = 8 * 2**20
 
 
 class Group:
@@ -31,6 +34,7 @@ class Group:
         self._extradata = extradata
         self._single_thread = single_thread
         self._packets: list[tuple[bytes, float]] | None = None  # None: none to keep now
+        self._bytes = 0
         self._decoder: Any = None
         self._arrivals: deque[float] = deque()  # of the packets the decoder has yet to give
         self._wanted: float | None = None
@@ -46,6 +50,7 @@ class Group:
     def reset(self) -> None:
         """Packets were left out (decoding paused): nothing to decode until a keyframe."""
         self._packets = None
+        self._bytes = 0
         self._decoder = None
         self._arrivals.clear()
 
@@ -58,7 +63,8 @@ class Group:
         packets = self._packets
         if packets is None:
             return []
-        if len(packets) >= MAX_GROUP_PACKETS:
+        self._bytes += packet.size
+        if len(packets) >= MAX_GROUP_PACKETS or self._bytes > MAX_GROUP_BYTES:
             self.reset()
             return []
         data = bytes(packet)  # (the recorder's bitstream filter may take the packet over)
