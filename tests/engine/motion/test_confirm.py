@@ -15,7 +15,11 @@ import av
 import numpy as np
 import pytest
 
-from custom_components.privacy_cam.engine.motion.confirm import KeyframeConfirm, candidate_age
+from custom_components.privacy_cam.engine.motion.confirm import (
+    MAX_PAUSE,
+    KeyframeConfirm,
+    candidates,
+)
 from custom_components.privacy_cam.engine.motion.detector import (
     Blob,
     MotionDetector,
@@ -149,14 +153,15 @@ def test_a_candidate_moves_is_big_enough_and_is_not_learned() -> None:
     def result(*blobs: Blob, motion: bool = False, recalibrated: bool = False) -> MotionResult:
         return MotionResult(motion, blobs=blobs, recalibrated=recalibrated)
 
-    assert candidate_age(result(Blob(1.0, BOX, age=2), Blob(0.6, BOX, age=3)), settings) == 3
-    assert candidate_age(result(Blob(0.4, BOX)), settings) == 0  # too small
-    assert candidate_age(result(Blob(1.0, BOX, moving=False)), settings) == 0
-    assert candidate_age(result(Blob(1.0, BOX, learned=True)), settings) == 0
-    assert candidate_age(result(), settings) == 0
+    two = (Blob(1.0, BOX, age=2), Blob(0.6, BOX, age=3))
+    assert candidates(result(*two), settings) == list(two)
+    assert candidates(result(Blob(0.4, BOX)), settings) == []  # too small
+    assert candidates(result(Blob(1.0, BOX, moving=False)), settings) == []
+    assert candidates(result(Blob(1.0, BOX, learned=True)), settings) == []
+    assert candidates(result(), settings) == []
     # Counted already (the keyframes declare it), or the scene is being learned anew.
-    assert candidate_age(result(Blob(1.0, BOX), motion=True), settings) == 0
-    assert candidate_age(result(Blob(1.0, BOX), recalibrated=True), settings) == 0
+    assert candidates(result(Blob(1.0, BOX), motion=True), settings) == []
+    assert candidates(result(Blob(1.0, BOX), recalibrated=True), settings) == []
 
 
 def test_nothing_to_confirm_before_the_scene_is_learned(frames: list[np.ndarray]) -> None:
@@ -223,3 +228,69 @@ def test_path_independent_of_opencv(tmp_path: Path) -> None:
     numpy_only.detect(gray)
     fork = numpy_only.fork(MotionSettings())
     assert fork is not None and not fork.use_opencv
+
+
+def _learned_until(frames: list[np.ndarray], second: int) -> tuple[MotionDetector, MotionResult]:
+    """The keyframe detector (1 fps) over the walker's keyframes up to `second`."""
+    detector = MotionDetector(MotionSettings(detect_fps=1.0))
+    result = MotionResult(False)
+    for index in range(0, second * FPS + 1, KEYFRAME_EVERY):
+        result = detector.detect(frames[index])
+    return detector, result
+
+
+def _confirm_from(confirm: KeyframeConfirm, frames: list[np.ndarray], second: int) -> bool:
+    for index in range(second * FPS + 2, (second + 1) * FPS, 2):
+        if confirm.feed(index / FPS, frames[index]) is not None:
+            return True
+    return False
+
+
+def test_a_confirmed_event_is_dated_by_its_own_candidate(frames: list[np.ndarray]) -> None:
+    """A tree seen for 8 keyframes beside the walker: the walker's event starts where the
+    walker was first seen, not where the tree was."""
+    detector, result = _learned_until(frames, 5)
+    (walker,) = candidates(result, MotionSettings())
+    tree = Blob(2.0, (0.8, 0.0, 1.0, 0.3), age=8)
+    confirm = KeyframeConfirm()
+    both = MotionResult(False, blobs=(tree, walker))
+    assert confirm.begin(detector, MotionSettings(), 5.0, both)
+    assert _confirm_from(confirm, frames, 5)
+    assert confirm.age == walker.age == 1
+
+
+def test_bursts_that_confirm_nothing_pause(frames: list[np.ndarray]) -> None:
+    """A restless scene: after two bursts in vain the next candidate keyframe has none,
+    after three the next two, ... up to MAX_PAUSE; a confirmation starts over."""
+    detector, _ = _learned_until(frames, 3)  # the yard before the walker
+    candidate = MotionResult(False, blobs=(Blob(1.0, BOX),))
+    confirm = KeyframeConfirm()
+    begun = []
+    for keyframe in range(40):
+        begun.append(confirm.begin(detector, MotionSettings(), float(keyframe), candidate))
+    confirm.end()
+    pattern = "".join("B" if b else "." for b in begun)
+    assert pattern.startswith("BB.B..B....B" + "." * MAX_PAUSE + "B")
+    assert confirm.bursts == pattern.count("B") <= 10
+    # The walker, confirmed: the misses are forgotten.
+    walker_detector, result = _learned_until(frames, 5)
+    confirm._pause = 0
+    assert confirm.begin(walker_detector, MotionSettings(), 5.0, result)
+    assert _confirm_from(confirm, frames, 5)
+    assert confirm.begin(detector, MotionSettings(), 6.0, candidate)
+    confirm.end()
+    assert confirm.begin(detector, MotionSettings(), 7.0, candidate)
+
+
+def test_turning_detection_off_or_relearning_ends_the_burst(frames: list[np.ndarray]) -> None:
+    queue: DropOldestQueue[AnalysisFrame] = DropOldestQueue(10)
+    watcher = MotionWatcher(queue, MotionSettings(detect_fps=1.0), lambda *c: None)
+    watcher.set_confirm(MotionSettings(), lambda keyframe: True)
+    _, result = _learned_until(frames, 5)
+    for stop in (lambda: watcher.set_enabled(False), watcher.relearn):
+        watcher.set_enabled(True)
+        for index in range(0, 51, KEYFRAME_EVERY):  # the scene learned (anew)
+            watcher.detector.detect(frames[index])
+        assert watcher.confirm.begin(watcher.detector, MotionSettings(), 5.0, result)
+        stop()
+        assert not watcher.confirm.active

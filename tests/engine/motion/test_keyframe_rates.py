@@ -140,13 +140,14 @@ def test_object_declared_within_one_keyframe_interval_with_bursts(
 @pytest.mark.parametrize("keyframes", KEYFRAMES)
 def test_real_footage_declared_sooner_with_bursts(keyframes: float) -> None:
     """vtest.avi a keyframe at a time: the crowd's first event was declared after 10-11 s
-    (above); its group's frames confirm it within 5 s."""
+    (above); a group's frames confirm it within 6 s (a crowd shows candidates at every
+    keyframe: after two groups that confirm nothing, bursts pause a keyframe)."""
     if not VTEST.is_file():
         pytest.fail("tests/data/vtest.avi is missing: run scripts/setup")
     analysis = analyse_video(VTEST, MotionSettings(), use_opencv=False, keyframes=keyframes)
     first = analysis.events[0]
     assert first.start <= 2 * keyframes + 0.05
-    assert first.confirmed <= 5.0
+    assert first.confirmed <= 6.0
     assert analysis.bursts_confirmed >= 1
     covered = sum((e.end or e.last_motion) - e.start for e in analysis.events)
     assert covered >= 0.9 * (analysis.duration - first.start)

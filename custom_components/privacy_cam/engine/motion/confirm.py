@@ -5,36 +5,41 @@ itself: the detector needs three sightings going one way, which is two keyframe
 intervals after the first. When a keyframe shows something new that could count, the
 source decodes the rest of that keyframe's group of pictures (`Source.request_burst`)
 and those frames go to a detector at the camera rate that starts from what the keyframe
-detector knows of the scene (background, noise, flickering and learned cells). If it
-counts the object, the event is declared then, dated at the keyframe. The keyframe
-detector goes on as before: a burst can only declare an event sooner, never end one.
+detector knows of the scene (background, noise, flickering and learned cells). Only an
+object that travels, seen in (nearly) every frame, counts there. If it does, the event
+is declared then, dated at the keyframe that first showed it. The keyframe detector goes
+on as before: a burst can only declare an event sooner, never end one.
 
 Only a scene with something new in it costs a burst: a still yard stays a keyframe at a
-time, and so does an open event.
+time, and so does an open event. A restless one (a tree in the wind) shows candidates at
+most keyframes: after bursts that confirmed nothing, bursts pause for a few keyframes.
 """
 
 from __future__ import annotations
 
 import math
 
-from ..sources.frames import GrayImage
-from .detector import MotionDetector, MotionResult, MotionSettings
+from ..sources.frames import Box, GrayImage
+from .detector import Blob, MotionDetector, MotionResult, MotionSettings
 from .events import Change, EventTracker, MotionEvent
 
+CONFIRM_SECONDS = 0.6  # of travel seen in the group's frames (3 frames at 5 fps)
+# Bursts in a row that confirm nothing before bursts pause; each further one doubles the
+# pause, up to MAX_PAUSE keyframes. The keyframes alone still declare events meanwhile.
+MISSES_BEFORE_PAUSE = 2
+MAX_PAUSE = 8
 
-def candidate_age(result: MotionResult, settings: MotionSettings) -> int:
-    """Keyframes its candidate was seen in (0: the keyframe shows nothing new that may
-    count). A candidate moved since the last keyframe, is big enough and not learned."""
+
+def candidates(result: MotionResult, settings: MotionSettings) -> list[Blob]:
+    """What a keyframe shows that may count: blobs that moved since the last keyframe,
+    big enough and not learned (none once the keyframes count it themselves)."""
     if result.motion or result.recalibrated:
-        return 0
-    return max(
-        (
-            blob.age
-            for blob in result.blobs
-            if blob.moving and not blob.learned and blob.area >= settings.min_size
-        ),
-        default=0,
-    )
+        return []
+    return [
+        blob
+        for blob in result.blobs
+        if blob.moving and not blob.learned and blob.area >= settings.min_size
+    ]
 
 
 class KeyframeConfirm:
@@ -44,7 +49,10 @@ class KeyframeConfirm:
         self._detector: MotionDetector | None = None
         self._tracker: EventTracker | None = None
         self._keyframe = 0.0
-        self.age = 0  # keyframes the candidate was seen in: its event is dated back to them
+        self._candidates: list[Blob] = []
+        self._misses = 0  # bursts in a row that confirmed nothing
+        self._pause = 0  # keyframes left without bursts
+        self.age = 0  # keyframes the confirmed object was seen in: its event dates back
         self.bursts = 0  # bursts begun (a diagnostic: each cost a group's decoding)
         self.confirmed = 0  # events they declared
 
@@ -60,21 +68,26 @@ class KeyframeConfirm:
         result: MotionResult,
     ) -> bool:
         """Start confirming when the keyframe at `keyframe` (`detector` just gave `result`
-        for it) shows a candidate; False if it does not, or the keyframe detector does
-        not know the scene yet. `settings` are the user's (at the camera rate)."""
+        for it) shows a candidate; False if it does not, bursts pause, or the keyframe
+        detector does not know the scene yet. `settings` are the user's (camera rate)."""
         self.end()
-        age = candidate_age(result, settings)
-        if not age:
+        found = candidates(result, settings)
+        if not found:
+            return False
+        if self._pause:
+            self._pause -= 1
             return False
         fork = detector.fork(settings)
         if fork is None:
             return False
         fork.travel_only = True
         self._detector = fork
-        # Never a cooldown: a burst only ever starts an event.
-        self._tracker = EventTracker(settings.min_frames, math.inf)
+        # Travel kept up over CONFIRM_SECONDS: a gust pushes leaves one way for a moment,
+        # then back. Never a cooldown: a burst only ever starts an event.
+        frames = max(settings.min_frames, math.ceil(CONFIRM_SECONDS * settings.detect_fps - 1e-9))
+        self._tracker = EventTracker(frames, math.inf)
         self._keyframe = keyframe
-        self.age = age
+        self._candidates = found
         self.bursts += 1
         return True
 
@@ -88,12 +101,26 @@ class KeyframeConfirm:
         change = tracker.update(time, result, gray)
         if change is None or change[0] is not Change.STARTED:
             return None
-        self.end()
-        self.confirmed += 1
         event = change[1]
         event.start = min(event.start, self._keyframe)
+        # Dated back to where the keyframes first saw *this* object, not another candidate.
+        self.age = max(
+            (blob.age for blob in self._candidates if _overlap(blob.box, event.box)), default=1
+        )
+        self._detector = self._tracker = None
+        self._misses = 0
+        self.confirmed += 1
         return event, result
 
     def end(self) -> None:
+        """The group is over, or the scene changed (detection off, learned anew)."""
+        if self._detector is not None:
+            self._misses += 1
+            if self._misses >= MISSES_BEFORE_PAUSE:
+                self._pause = min(MAX_PAUSE, 2 ** (self._misses - MISSES_BEFORE_PAUSE))
         self._detector = None
         self._tracker = None
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]

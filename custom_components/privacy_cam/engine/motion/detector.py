@@ -656,8 +656,9 @@ class MotionDetector:
                 # Flickering or restless cells raise their own bar: longer, bigger travel.
                 travel, travelling = track.travel(rows, RESTLESS_TRAVEL_FRAMES)
                 travelling = travelling and area >= RESTLESS_SIZE * self.settings.min_size
-            if self._reach and track.gaps:
-                # Seconds apart, leaves seen again after a gap have "travelled" anywhere.
+            if track.gaps and (self._reach or (self.travel_only and track.gaps > 1)):
+                # Seconds apart, leaves seen again after a gap have "travelled" anywhere; so
+                # have leaves a gust hid for a frame or two (a walker is seen in every one).
                 travelling = False
             in_learned = (
                 learned is not None and int(np.count_nonzero(learned[ys, xs])) >= LEARNED_SHARE * n

@@ -91,12 +91,14 @@ class MotionWatcher:
         """Learn the scene anew from the next frame (its picture came from elsewhere)."""
         with self._lock:
             self.detector.reset()
+            self.confirm.end()  # what it knew of the scene is gone too
 
     def set_enabled(self, enabled: bool) -> None:
         with self._lock:
             self.enabled = enabled
             if not enabled:
                 self.detector.reset()  # relearn the scene when turned back on
+                self.confirm.end()
         if not enabled:
             self.close_event()
 

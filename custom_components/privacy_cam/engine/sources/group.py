@@ -17,7 +17,7 @@ from typing import Any
 
 import av
 
-from .jpeg import ImageTooLarge, check_size
+from .jpeg import MAX_PIXELS, ImageTooLarge, check_size
 
 # A longer or bigger group is not kept, so never confirmed between keyframes: over 20 s at
 # 15 fps, or over 8 MiB (a 4K stream at 16 Mbit/s fills it in 4 s; a substream's 2-s group
@@ -89,6 +89,8 @@ class Group:
                 decoder.extradata = self._extradata
             if self._single_thread:  # a substream's picture: helper threads only cost
                 decoder.thread_count = 1
+            # FFmpeg refuses a bigger picture before allocating it (checked again below).
+            decoder.options = {"max_pixels": str(MAX_PIXELS)}
         except (av.FFmpegError, ValueError):  # ValueError: no such decoder in this FFmpeg
             return None
         return decoder
