@@ -425,6 +425,8 @@ NUISANCE_CLASSES = [
     Variant("heavy_snow", Scenario("snow_b", 10, _snow(22, 900, 12))),
     Variant("gusty_tree", Scenario("tree_a", 14, _tree(31, 0.45, 0.05))),
     Variant("gusty_tree", Scenario("tree_b", 14, _tree(32, 0.5, 0.55))),
+    # An outside review's: a gust pushes the crown one way for a moment, then back.
+    Variant("gusty_tree", Scenario("tree_c", 14, _tree(33, 0.5, 0.3))),
 ]
 OBJECT_CLASSES = [
     Variant(
