@@ -80,15 +80,21 @@ def make_numbered(
     seconds: float = 20.0,
     gop: int = 10,
     encoder: str = "libx264",
+    bframes: int = 0,
 ) -> Path:
-    """H.264 (or H.265) whose every frame carries its own number as a 10-bit barcode."""
+    """H.264 (or H.265) whose every frame carries its own number as a 10-bit barcode
+    (`bframes`: H.264 with B-frames, which a decoder may hold back to reorder)."""
     width, height = BITS * BLOCK, 96
     with av.open(str(path), "w") as container:
         stream = container.add_stream(encoder, rate=Fraction(fps, 1))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.gop_size = gop
         stream.options = (
-            {"preset": "ultrafast", "bframes": "0", "keyint_min": str(gop)}
+            {
+                "preset": "veryfast" if bframes else "ultrafast",  # (ultrafast has none)
+                "bframes": str(bframes),
+                "keyint_min": str(gop),
+            }
             if encoder == "libx264"
             else _options(encoder, gop)
         )

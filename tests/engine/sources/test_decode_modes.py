@@ -29,6 +29,7 @@ from custom_components.privacy_cam.engine.sources.source import Source, SourceSt
 
 from ...conftest import wait_until
 from ...peers.rtsp import RtspServer
+from ...peers.videos import BITS, BLOCK, make_numbered
 from .test_sources import Recorder
 
 FPS = 10
@@ -345,3 +346,32 @@ def test_a_stream_decoded_in_full_has_no_bursts(camera: RtspServer) -> None:
     finally:
         assert every.stop()
     assert not create_source(SourceConfig(kind="demo")).request_burst(0.0)
+
+
+@pytest.mark.parametrize("bframes", [0, 2])
+def test_keyframes_only_shows_each_keyframe_at_once(tmp_path: Path, bframes: int) -> None:
+    """A stream that may reorder (B-frames) makes the decoder hold pictures back: decoding
+    only keyframes, each analysed picture was the keyframe from two keyframes before, and
+    dated now (4 s late on a 2-s interval). Each keyframe shows itself."""
+    path = make_numbered(tmp_path / "numbered.mp4", seconds=5.0, gop=10, bframes=bframes)
+    config = SourceConfig(kind="file", url=str(path), keyframes_only=True, realtime=True)
+    source = create_source(config)
+    frames = _frames(source)
+    started = time.monotonic()
+    source.start()
+    try:
+        wait_until(lambda: len(frames) >= 4, 10)
+    finally:
+        assert source.stop()
+    numbers = [_number(frame.gray) for frame in frames]
+    assert numbers[:4] == [0, 10, 20, 30]
+    # Each when its keyframe came (one a second), not two keyframes later.
+    assert frames[0].time - started < 1.0
+    assert all(abs(frames[i].time - frames[0].time - i) < 0.3 for i in range(4))
+    assert source.stats.decoded_frames == len(frames)
+
+
+def _number(gray: np.ndarray) -> int:
+    """make_numbered's barcode, read from the analysis picture (full size: 96 rows)."""
+    block = BLOCK
+    return sum(1 << bit for bit in range(BITS) if gray[block // 2, bit * block + block // 2] > 140)

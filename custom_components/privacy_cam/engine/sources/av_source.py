@@ -271,6 +271,8 @@ class AvSource(Source):
                 # Live streams lose a packet now and then; only a run of them is fatal.
                 with contextlib.suppress(av.error.InvalidDataError):
                     frames = packet.decode()
+                if not frames and key and keyframes_only:
+                    frames = _drain(codec)
                 if frames:
                     undecodable = 0
                 elif key or not keyframes_only:
@@ -327,6 +329,16 @@ class AvSource(Source):
 
     def _has_packet_callbacks(self) -> bool:
         return bool(self._packet_callbacks)
+
+
+def _drain(codec: Any) -> list[Any]:
+    """The picture a decoder holds back to reorder (a stream that may have B-frames):
+    decoding only keyframes, it would come out keyframes late, with the wrong time."""
+    frames: list[Any] = []
+    with contextlib.suppress(av.FFmpegError):  # a broken keyframe: nothing to show
+        frames = codec.decode(None)
+    codec.flush_buffers()  # ready for the next keyframe
+    return frames
 
 
 def decode_keyframe(keyframe: Keyframe) -> av.VideoFrame | None:

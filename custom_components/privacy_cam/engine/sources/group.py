@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import av
@@ -57,7 +58,10 @@ class Group:
     def add(self, packet: Any, key: bool, now: float) -> list[tuple[av.VideoFrame, float]]:
         """Keep a packet that arrived at `now`; the burst's frames it completes (with the
         times their packets arrived), in display order."""
+        ended: list[tuple[av.VideoFrame, float]] = []
         if key:
+            if self._decoder is not None:  # the last frames, held back to reorder
+                ended = self._decode([(None, now)])
             self.reset()
             self._packets = []
         packets = self._packets
@@ -66,7 +70,7 @@ class Group:
         self._bytes += packet.size
         if len(packets) >= MAX_GROUP_PACKETS or self._bytes > MAX_GROUP_BYTES:
             self.reset()
-            return []
+            return ended
         data = bytes(packet)  # (the recorder's bitstream filter may take the packet over)
         packets.append((data, now))
         if self._decoder is not None:
@@ -74,7 +78,7 @@ class Group:
         with self._lock:
             wanted, self._wanted = self._wanted, None
         if wanted is None or wanted != packets[0][1]:
-            return []
+            return ended
         decoder = self._open()
         if decoder is None:
             return []
@@ -95,15 +99,19 @@ class Group:
             return None
         return decoder
 
-    def _decode(self, packets: list[tuple[bytes, float]]) -> list[tuple[av.VideoFrame, float]]:
+    def _decode(
+        self, packets: Sequence[tuple[bytes | None, float]]
+    ) -> list[tuple[av.VideoFrame, float]]:
+        """Decode `packets` (None: drain the decoder) into frames with arrival times."""
         assert self._packets is not None
         keyframe = self._packets[0][1]
         out: list[tuple[av.VideoFrame, float]] = []
         for data, at in packets:
-            self._arrivals.append(at)
             frames: list[av.VideoFrame] = []
+            if data is not None:
+                self._arrivals.append(at)
             with contextlib.suppress(av.FFmpegError):  # a lost packet: fewer frames
-                frames = self._decoder.decode(av.Packet(data))
+                frames = self._decoder.decode(None if data is None else av.Packet(data))
             for frame in frames:
                 # A frame's time is its packet's arrival: in decode order, which is display
                 # order on cameras (no B-frames), else close to it.
