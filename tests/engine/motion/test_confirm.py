@@ -17,6 +17,7 @@ import pytest
 
 from custom_components.privacy_cam.engine.motion.confirm import (
     MAX_PAUSE,
+    PAUSE_MEMORY,
     KeyframeConfirm,
     candidates,
 )
@@ -294,3 +295,40 @@ def test_turning_detection_off_or_relearning_ends_the_burst(frames: list[np.ndar
         assert watcher.confirm.begin(watcher.detector, MotionSettings(), 5.0, result)
         stop()
         assert not watcher.confirm.active
+
+
+def test_a_pause_is_only_where_bursts_were_in_vain_and_wears_off(
+    frames: list[np.ndarray],
+) -> None:
+    """A tree that kept two bursts busy pauses bursts for the tree; a candidate elsewhere
+    still gets one, and half a minute without a burst in vain forgets the tree."""
+    detector, _ = _learned_until(frames, 3)
+    tree = MotionResult(False, blobs=(Blob(1.0, BOX),))
+    elsewhere = MotionResult(False, blobs=(Blob(1.0, (0.7, 0.6, 0.8, 0.9)),))
+    confirm = KeyframeConfirm()
+    settings = MotionSettings()
+    assert confirm.begin(detector, settings, 0.0, tree)
+    assert confirm.begin(detector, settings, 1.0, tree)
+    confirm.end()  # two in vain: the next tree candidate has none
+    assert confirm.begin(detector, settings, 2.0, elsewhere)
+    confirm.end(miss=False)  # (detection turned off: not in vain)
+    assert not confirm.begin(detector, settings, 3.0, tree)
+    assert confirm.begin(detector, settings, 4.0, tree)
+    confirm.end()  # a third: two more tree candidates without
+    assert not confirm.begin(detector, settings, 5.0, tree)
+    # The wind dropped: 30 s later the tree's misses are forgotten.
+    assert confirm.begin(detector, settings, 4.0 + PAUSE_MEMORY + 1, tree)
+
+
+def test_dated_by_the_candidate_it_came_from(frames: list[np.ndarray]) -> None:
+    """The walker moves off its keyframe box within the burst: the nearest candidate it
+    could have come from dates it, not a far one, and no overlap is needed."""
+    detector, result = _learned_until(frames, 5)
+    (walker,) = candidates(result, MotionSettings())
+    x0, y0, *_ = walker.box
+    shrunk = Blob(walker.area, (x0, y0, x0 + 0.01, y0 + 0.01), age=3)  # off the walker now
+    far = Blob(2.0, (0.9, 0.0, 1.0, 0.1), age=8)
+    confirm = KeyframeConfirm()
+    assert confirm.begin(detector, MotionSettings(), 5.0, MotionResult(False, blobs=(far, shrunk)))
+    assert _confirm_from(confirm, frames, 5)
+    assert confirm.age == 3

@@ -117,7 +117,7 @@ def analyse_video(
             motion = detector.detect(gray)
             change = tracker.update(t, motion, gray)
             result.detect_s += time.perf_counter() - decoded
-            bursting.end()
+            bursting.end(miss=tracker.current is None)
             if (
                 keyframes is not None
                 and confirm

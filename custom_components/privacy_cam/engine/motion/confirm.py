@@ -20,14 +20,18 @@ from __future__ import annotations
 import math
 
 from ..sources.frames import Box, GrayImage
-from .detector import Blob, MotionDetector, MotionResult, MotionSettings
+from .detector import REACH_SPEED, Blob, MotionDetector, MotionResult, MotionSettings
 from .events import Change, EventTracker, MotionEvent
 
 CONFIRM_SECONDS = 0.6  # of travel seen in the group's frames (3 frames at 5 fps)
-# Bursts in a row that confirm nothing before bursts pause; each further one doubles the
-# pause, up to MAX_PAUSE keyframes. The keyframes alone still declare events meanwhile.
+# Bursts in a row that confirm nothing before bursts pause for candidates where those were;
+# each further one doubles the pause, up to MAX_PAUSE candidate keyframes. Something new
+# elsewhere still gets a burst; the keyframes alone still declare events meanwhile; and
+# PAUSE_MEMORY seconds without a burst in vain forget the misses (the wind dropped).
 MISSES_BEFORE_PAUSE = 2
 MAX_PAUSE = 8
+PAUSE_MEMORY = 30.0
+MAX_FAILED = 16  # candidate boxes of the bursts in vain that are remembered
 
 
 def candidates(result: MotionResult, settings: MotionSettings) -> list[Blob]:
@@ -51,7 +55,9 @@ class KeyframeConfirm:
         self._keyframe = 0.0
         self._candidates: list[Blob] = []
         self._misses = 0  # bursts in a row that confirmed nothing
-        self._pause = 0  # keyframes left without bursts
+        self._pause = 0  # candidate keyframes left without bursts
+        self._last_miss = -math.inf  # the keyframe of the last burst in vain
+        self._failed: list[Box] = []  # where the candidates of those bursts were
         self.age = 0  # keyframes the confirmed object was seen in: its event dates back
         self.bursts = 0  # bursts begun (a diagnostic: each cost a group's decoding)
         self.confirmed = 0  # events they declared
@@ -74,7 +80,11 @@ class KeyframeConfirm:
         found = candidates(result, settings)
         if not found:
             return False
-        if self._pause:
+        if keyframe - self._last_miss > PAUSE_MEMORY:
+            self._misses, self._pause, self._failed = 0, 0, []
+        if self._pause and all(
+            any(_overlap(blob.box, box) for box in self._failed) for blob in found
+        ):
             self._pause -= 1
             return False
         fork = detector.fork(settings)
@@ -103,19 +113,23 @@ class KeyframeConfirm:
             return None
         event = change[1]
         event.start = min(event.start, self._keyframe)
-        # Dated back to where the keyframes first saw *this* object, not another candidate.
-        self.age = max(
-            (blob.age for blob in self._candidates if _overlap(blob.box, event.box)), default=1
-        )
+        # Dated back to where the keyframes first saw *this* object: the candidate nearest
+        # to it among those it could have come from since the keyframe.
+        reach = REACH_SPEED * (time - self._keyframe)
+        near = [b for b in self._candidates if _overlap(_grown(b.box, reach), event.box)]
+        self.age = min(near, key=lambda b: _distance(b.box, event.box)).age if near else 1
         self._detector = self._tracker = None
-        self._misses = 0
+        self._misses, self._pause, self._failed = 0, 0, []
         self.confirmed += 1
         return event, result
 
-    def end(self) -> None:
-        """The group is over, or the scene changed (detection off, learned anew)."""
-        if self._detector is not None:
+    def end(self, *, miss: bool = True) -> None:
+        """The group is over (`miss`: without a confirmation, for nothing), or the scene
+        changed (detection off, learned anew: not a miss)."""
+        if self._detector is not None and miss:
             self._misses += 1
+            self._last_miss = self._keyframe
+            self._failed = [*self._failed, *(blob.box for blob in self._candidates)][-MAX_FAILED:]
             if self._misses >= MISSES_BEFORE_PAUSE:
                 self._pause = min(MAX_PAUSE, 2 ** (self._misses - MISSES_BEFORE_PAUSE))
         self._detector = None
@@ -124,3 +138,12 @@ class KeyframeConfirm:
 
 def _overlap(a: Box, b: Box) -> bool:
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _grown(box: Box, by: float) -> Box:
+    return (box[0] - by, box[1] - by, box[2] + by, box[3] + by)
+
+
+def _distance(a: Box, b: Box) -> float:
+    """Between the boxes' centres (shares of the frame)."""
+    return math.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2)

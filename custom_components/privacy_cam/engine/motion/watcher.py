@@ -80,7 +80,7 @@ class MotionWatcher:
         with self._lock:
             self._confirm_settings = settings
             self._request_burst = request if settings is not None else None
-            self.confirm.end()
+            self.confirm.end(miss=False)
 
     def set_learned(self, grid: BoolImage | None, max_area: float = 0.0) -> None:
         """Apply learned nuisance cells between two frames (see `learning`)."""
@@ -91,14 +91,14 @@ class MotionWatcher:
         """Learn the scene anew from the next frame (its picture came from elsewhere)."""
         with self._lock:
             self.detector.reset()
-            self.confirm.end()  # what it knew of the scene is gone too
+            self.confirm.end(miss=False)  # what it knew of the scene is gone too
 
     def set_enabled(self, enabled: bool) -> None:
         with self._lock:
             self.enabled = enabled
             if not enabled:
                 self.detector.reset()  # relearn the scene when turned back on
-                self.confirm.end()
+                self.confirm.end(miss=False)
         if not enabled:
             self.close_event()
 
@@ -140,14 +140,15 @@ class MotionWatcher:
 
     def _begin_confirm(self, keyframe: AnalysisFrame, result: MotionResult) -> None:
         """A keyframe with a candidate and no event open: ask for the rest of its group."""
-        self.confirm.end()
+        # The last group is over: for nothing, unless this keyframe counted the object.
+        self.confirm.end(miss=self.tracker.current is None)
         settings, request = self._confirm_settings, self._request_burst
         if settings is None or request is None or self.tracker.current is not None:
             return
         if self.confirm.begin(self.detector, settings, keyframe.time, result) and not request(
             keyframe.time
         ):
-            self.confirm.end()
+            self.confirm.end(miss=False)
 
     def _confirm_frame(
         self, frame: AnalysisFrame
@@ -159,7 +160,7 @@ class MotionWatcher:
         try:
             confirmed = self.confirm.feed(frame.time, frame.gray)
         except Exception:  # noqa: BLE001 - as a keyframe's: a frame must never end detection
-            self.confirm.end()
+            self.confirm.end(miss=False)
             self._on_detect_error()
             return None, None
         self.detect_seconds += time.perf_counter() - started
