@@ -765,7 +765,7 @@ async def test_a_slow_recipient_holds_nothing_else(
 ) -> None:
     """One deadline per send; other reports are discarded, expired and withdrawn while
     a send hangs; and the bytes sent are the bytes hashed (the package is read once)."""
-    monkeypatch.setattr(senders, "DEADLINE", 3.0)
+    monkeypatch.setattr(senders, "DEADLINE", 5.0)
     opened: list[str] = []
     watching: list[str] = []
 
@@ -785,14 +785,16 @@ async def test_a_slow_recipient_holds_nothing_else(
         started = time.monotonic()
         sending = asyncio.ensure_future(_decide(client, stuck["report_id"], "share"))
         await wait_for(lambda: opened, 10)
-        # While that send hangs, another report is discarded at once.
+        # While that send hangs, another report is discarded at once (timed on its
+        # own: a loaded CI machine may take a while to start the send).
+        discarding = time.monotonic()
         assert (await _decide(client, other["report_id"], "discard"))["type"] == "create_entry"
-        assert time.monotonic() - started < 2.5 and not sending.done()
+        assert time.monotonic() - discarding < 2.5 and not sending.done()
         result = await sending
         took = time.monotonic() - started
     assert result["reason"] == "share_failed"
     assert result["description_placeholders"] == {"detail": "deadline exceeded"}
-    assert 2.5 < took < 8
+    assert 4.5 < took < 12
     assert len(opened) == 1  # read once: hashed and sent from the same bytes
     await hass.config_entries.async_unload(entry.entry_id)
 
